@@ -1,0 +1,61 @@
+"""Small helpers shared by the ops: argument normalisation, not math."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.tensor import Tensor
+
+
+def lift(value, like: Tensor) -> Tensor:
+    """Make ``value`` (a Python number, array or Tensor) a Tensor to combine with ``like``.
+
+    A Python number takes the dtype NumPy would give it next to ``like`` (so
+    ``float32_tensor * 2.0`` stays float32); it never requires grad.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number):
+        dtype = np.result_type(like.dtype, value)
+        xp = backend.get_array_module(like.data)
+        return Tensor._wrap(xp.asarray(value, dtype=dtype))
+    return Tensor(value, device=like.device)
+
+
+def lift_pair(a, b):
+    """Both operands of a binary op as Tensors (at least one already is)."""
+    if not isinstance(a, Tensor):
+        a = lift(a, b)
+    elif not isinstance(b, Tensor):
+        b = lift(b, a)
+    return a, b
+
+
+def resolve_dim(dim, axis, op: str):
+    """Accept PyTorch's ``dim`` and NumPy's ``axis`` (not both); return a tuple of axes or None."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass either dim= or axis=, not both")
+        dim = axis
+    if dim is None:
+        return None
+    return tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+
+
+def resolve_keepdim(keepdim, keepdims) -> bool:
+    return bool(keepdim or keepdims)
+
+
+def normalize_axes(axes, ndim: int, op: str):
+    """Turn negative axes positive and check they exist; None means every axis."""
+    if axes is None:
+        return tuple(range(ndim))
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{op}: dim {a} is out of range for a tensor with {ndim} dims")
+        out.append(a % ndim if ndim else 0)
+    return tuple(out)

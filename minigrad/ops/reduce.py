@@ -1,0 +1,240 @@
+"""Reductions and the softmax family.
+
+Reductions take ``dim`` (an int, a tuple of ints, or None for all) and
+``keepdim``; NumPy's ``axis`` / ``keepdims`` are accepted as aliases. Their
+backward broadcasts the gradient back over the reduced axes: every input
+element contributed to its output element with some weight, and backward hands
+each element ``g`` times that weight.
+"""
+
+from __future__ import annotations
+
+from minigrad.backend import get_array_module
+from minigrad.ops._util import normalize_axes, resolve_dim, resolve_keepdim
+from minigrad.tensor import Function, Tensor
+
+
+def _expand_back(g, axes, keepdim):
+    """Re-insert reduced axes (as size 1) so ``g`` broadcasts against the input."""
+    if keepdim:
+        return g
+    xp = get_array_module(g)
+    return xp.expand_dims(g, axes) if axes else g
+
+
+class Sum(Function):
+    """y = Σ x over ``axes``;  dy/dx = 1, so every input element gets g."""
+
+    def forward(self, x, axes, keepdim):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.broadcast_to(_expand_back(g, self.axes, self.keepdim), self.shape)
+
+
+class Mean(Function):
+    """y = (1/n) Σ x over ``axes``;  dy/dx = 1/n."""
+
+    def forward(self, x, axes, keepdim):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.n = 1
+        for a in axes:
+            self.n *= x.shape[a]
+        return x.mean(axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.broadcast_to(_expand_back(g / self.n, self.axes, self.keepdim), self.shape)
+
+
+class Extremum(Function):
+    """y = max (or min) over ``axes``;  dy/dx = 1/k at each of the k tied winners, else 0.
+
+    Splitting evenly between ties keeps the gradient a true (sub)gradient and
+    matches the finite-difference slope of the symmetric max.
+    """
+
+    def forward(self, x, axes, keepdim, largest):
+        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        winners = x == y
+        self.weights = winners / winners.sum(axis=axes, keepdims=True)
+        self.axes, self.keepdim = axes, keepdim
+        return y if keepdim else y.squeeze(axis=axes)
+
+    def backward(self, g):
+        return _expand_back(g, self.axes, self.keepdim) * self.weights
+
+
+class LogSumExp(Function):
+    """y = log Σ exp(x) = m + log Σ exp(x - m) with m = max x (so exp never overflows).
+
+    dy/dx = exp(x - y) = softmax(x).
+    """
+
+    def forward(self, x, axes, keepdim):
+        xp = get_array_module(x)
+        m = x.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # all -inf row: keep exp() finite
+        y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
+        self.x, self.y, self.axes, self.keepdim = x, y, axes, keepdim
+        return y if keepdim else y.squeeze(axis=axes)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return _expand_back(g, self.axes, self.keepdim) * xp.exp(self.x - self.y)
+
+
+class Softmax(Function):
+    """y_i = exp(x_i - m) / Σ_j exp(x_j - m), m = max_j x_j (shift-invariant, never overflows).
+
+    Backward (the Jacobian is diag(y) - y yᵀ):  dx = y ⊙ (g - Σ_j g_j y_j).
+    """
+
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        self.y, self.dim = e / e.sum(axis=dim, keepdims=True), dim
+        return self.y
+
+    def backward(self, g):
+        y = self.y
+        return y * (g - (g * y).sum(axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - logsumexp(x), computed stably.
+
+    Backward:  dx = g - softmax(x) Σ_j g_j = g - exp(y) Σ_j g_j.
+    """
+
+    def forward(self, x, dim):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=dim, keepdims=True)
+        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        self.dim = dim
+        return self.y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return g - xp.exp(self.y) * g.sum(axis=self.dim, keepdims=True)
+
+
+# ============================================================================ functional forms
+
+
+def _axes(x, dim, axis, op):
+    return normalize_axes(resolve_dim(dim, axis, op), x.ndim, op)
+
+
+def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Σ x over ``dim`` (int, tuple, or None for every element)."""
+    return Sum.apply(x, axes=_axes(x, dim, axis, "sum"), keepdim=resolve_keepdim(keepdim, keepdims))
+
+
+def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Arithmetic mean (1/n) Σ x over ``dim``."""
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}")
+    axes = _axes(x, dim, axis, "mean")
+    return Mean.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
+
+
+def var(
+    x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
+    keepdims=False,
+) -> Tensor:
+    """Variance Σ (x - mean)² / (n - correction).
+
+    ``correction=1`` (the default, Bessel's correction, as ``torch.var``) gives the
+    unbiased sample variance; ``correction=0`` (or ``unbiased=False``) the
+    population variance that normalisation layers use.
+    """
+    if unbiased is not None and correction is not None:
+        raise TypeError("var: pass either unbiased= or correction=, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _axes(x, dim, axis, "var")
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    if n - correction <= 0:
+        raise ValueError(f"var: {n} element(s) with correction={correction} gives no degrees of freedom")
+    d = x - mean(x, dim=axes, keepdim=True)
+    return sum(d * d, dim=axes, keepdim=resolve_keepdim(keepdim, keepdims)) / (n - correction)
+
+
+def std(x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
+        keepdims=False) -> Tensor:
+    """Standard deviation, the square root of :func:`var` (same arguments)."""
+    v = var(x, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis, keepdims=keepdims)
+    return v ** 0.5
+
+
+def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
+    if x.data.size == 0:
+        raise ValueError(f"{op}: empty tensor of shape {x.shape} has no {op}")
+    axes = _axes(x, dim, axis, op)
+    return Extremum.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims), largest=largest)
+
+
+def max(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Largest value over ``dim`` (int, tuple or None); ties share the gradient evenly.
+
+    Returns the values only (like ``torch.amax``); use :func:`argmax` for indices.
+    """
+    return _extremum(x, dim, keepdim, axis, keepdims, True, "max")
+
+
+def min(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
+    """Smallest value over ``dim``; ties share the gradient evenly (like ``torch.amin``)."""
+    return _extremum(x, dim, keepdim, axis, keepdims, False, "min")
+
+
+amax, amin = max, min
+
+
+def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
+    """Index of the largest value along ``dim`` (flattened if None). Not differentiable."""
+    out = x.data.argmax(axis=dim)
+    if keepdim and dim is not None:
+        out = get_array_module(out).expand_dims(out, dim)
+    return Tensor._wrap(out)
+
+
+def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
+    """Index of the smallest value along ``dim``. Not differentiable."""
+    out = x.data.argmin(axis=dim)
+    if keepdim and dim is not None:
+        out = get_array_module(out).expand_dims(out, dim)
+    return Tensor._wrap(out)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """log Σ exp(x) over ``dim``, stable for large inputs; its gradient is softmax(x)."""
+    axes = _axes(x, dim, axis, "logsumexp")
+    return LogSumExp.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
+
+
+def _one_dim(x, dim, axis, op):
+    axes = _axes(x, dim if dim is not None or axis is not None else -1, axis, op)
+    if len(axes) != 1:
+        raise ValueError(f"{op}: expects a single dim, got {axes}")
+    return axes[0]
+
+
+def softmax(x: Tensor, dim=-1, *, axis=None) -> Tensor:
+    """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``dim`` (default the last), stable."""
+    return Softmax.apply(x, dim=_one_dim(x, dim, axis, "softmax"))
+
+
+def log_softmax(x: Tensor, dim=-1, *, axis=None) -> Tensor:
+    """log softmax(x)_i = x_i - logsumexp(x) along ``dim``, stable for large inputs."""
+    return LogSoftmax.apply(x, dim=_one_dim(x, dim, axis, "log_softmax"))
+
+
+__all__ = [
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
+    "logsumexp", "softmax", "log_softmax",
+]
