@@ -1,0 +1,66 @@
+"""minigrad.kernels: standalone Triton kernels with NumPy references.
+
+Arrays in, arrays out; nothing here imports the autograd engine.
+
+* On a GPU, pass CuPy arrays: kernels are compiled by Triton for your device.
+* On a CPU, set ``TRITON_INTERPRET=1`` (in the shell, or ``os.environ`` before the
+  first launch) and pass NumPy arrays: Triton's interpreter runs every program
+  instance with NumPy.  Slow, but it runs the *same kernel source*, so you can
+  put ``print`` calls in a kernel and step through it in a debugger.
+* ``MINIGRAD_DEBUG=kernels`` prints every launch (grid, shapes, dtypes, config).
+
+Triton is optional: without it this package still imports and the ``*_reference``
+NumPy functions work; the launchers raise ImportError with the install command.
+
+Files: ``_launch.py`` (array adapter, config choice), ``matmul.py``,
+``softmax.py``, ``attention.py`` (one kernel family each, with its NumPy
+reference) and ``compile.py`` (offline compilation to PTX for sm_80/sm_90).
+"""
+
+from ._launch import (
+    BFloat16Array,
+    available,
+    cupy_gpu_available,
+    interpret_mode,
+    to_bfloat16,
+)
+from .attention import (
+    attention,
+    attention_backward,
+    attention_backward_reference,
+    attention_reference,
+)
+from .matmul import gelu_tanh_reference, matmul, matmul_reference
+from .softmax import (
+    log_softmax,
+    log_softmax_backward,
+    log_softmax_backward_reference,
+    log_softmax_reference,
+    softmax,
+    softmax_backward,
+    softmax_backward_reference,
+    softmax_reference,
+)
+
+__all__ = [
+    "BFloat16Array",
+    "attention",
+    "attention_backward",
+    "attention_backward_reference",
+    "attention_reference",
+    "available",
+    "cupy_gpu_available",
+    "gelu_tanh_reference",
+    "interpret_mode",
+    "log_softmax",
+    "log_softmax_backward",
+    "log_softmax_backward_reference",
+    "log_softmax_reference",
+    "matmul",
+    "matmul_reference",
+    "softmax",
+    "softmax_backward",
+    "softmax_backward_reference",
+    "softmax_reference",
+    "to_bfloat16",
+]
