@@ -185,7 +185,7 @@ class Abs(Function):
 
     def forward(self, x):
         self.x = x
-        return abs(x)
+        return get_array_module(x).abs(x)
 
     def backward(self, g):
         return g * get_array_module(g).sign(self.x)
@@ -260,7 +260,7 @@ class Sigmoid(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        e = xp.exp(-abs(x))
+        e = xp.exp(-xp.abs(x))
         self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
         return self.y
 
@@ -302,7 +302,7 @@ def erf(x):
     Press et al., 2007, sec. 6.2.2): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2).
     """
     xp = get_array_module(x)
-    z = abs(x)
+    z = xp.abs(x)
     t = 1 / (1 + 0.5 * z)
     poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
         -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (

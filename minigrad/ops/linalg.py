@@ -23,10 +23,10 @@ class MatMul(Function):
         # view vectors as matrices so one pair of formulas covers every case
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        if b.ndim == 1:  # restore the dropped column axis, then the dropped row axis
+            g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        if b.ndim == 1:
-            g = g[..., None]
         ga = g @ b2.swapaxes(-1, -2)
         gb = a2.swapaxes(-1, -2) @ g
         return unbroadcast(ga, a2.shape).reshape(a.shape), unbroadcast(gb, b2.shape).reshape(b.shape)

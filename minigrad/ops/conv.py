@@ -1,0 +1,193 @@
+"""Convolution as one matrix product: im2col forward, col2im backward.
+
+A 2-D convolution (strictly, a cross-correlation, as in every DL library)
+
+    y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q] · x_pad[n, c, i·s_h + p·d_h, j·s_w + q·d_w]
+
+reads, for every output pixel (n, i, j), one patch of C·KH·KW input values.
+*im2col* lays those patches out as the rows of a matrix ``cols`` of shape
+(N·OH·OW, C·KH·KW); the convolution is then a single BLAS matrix product
+``cols @ W.reshape(O, -1).T``. The patches are read through a strided *view* of
+the padded input (``as_strided``: no Python loop over pixels or images), and
+one reshape copies them into the matrix.
+
+Backward is the same product read the other way round:
+
+    dW   = gᵀ · cols                  (O, C·KH·KW)
+    dcol = g · W                      (N·OH·OW, C·KH·KW)
+    dx   = col2im(dcol)               every patch entry is added back where it was read
+
+col2im loops over the KH·KW kernel offsets (9 for a 3x3 kernel): each offset is
+one strided slice of the input, so each iteration adds a whole (N, OH, OW, C)
+block at once. Overlapping patches (stride < kernel) accumulate naturally.
+"""
+
+from __future__ import annotations
+
+from minigrad.backend import get_array_module
+from minigrad.tensor import Function, Tensor
+
+__all__ = ["conv2d", "conv1d", "pair", "conv_output_size"]
+
+
+def pair(value, name: str = "argument", op: str = "conv2d") -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(3, 5)`` stays. Refuses anything that is not 1 or 2 ints."""
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(value)
+    if len(value) != 2 or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return value
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """floor((size + 2·padding - dilation·(kernel - 1) - 1) / stride) + 1 (PyTorch's formula)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad_hw(x, padding, value=0.0):
+    """Pad the last two axes of an (N, C, H, W) array (no copy when there is no padding)."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    xp = get_array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def windows(x_pad, kernel, stride, dilation, out_hw):
+    """A strided view (N, OH, OW, C, KH, KW) of every patch of ``x_pad`` (N, C, Hp, Wp).
+
+    Nothing is copied: element [n, i, j, c, p, q] *is* x_pad[n, c, i·s + p·d, j·s + q·d].
+    """
+    xp = get_array_module(x_pad)
+    sn, sc, sh, sw = x_pad.strides
+    (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
+    n, c = x_pad.shape[:2]
+    return xp.lib.stride_tricks.as_strided(
+        x_pad,
+        shape=(n, oh, ow, c, kh, kw),
+        strides=(sn, sh * s_h, sw * s_w, sc, sh * d_h, sw * d_w),
+        writeable=False,
+    )
+
+
+def col2im(dwin, x_pad_shape, kernel, stride, dilation, out_hw):
+    """The adjoint of :func:`windows`: add every patch entry of ``dwin`` back to its pixel.
+
+    ``dwin`` has the layout (N, OH, OW, C, KH, KW); returns an (N, C, Hp, Wp) array.
+    The result is built channels-last so each kernel offset adds one
+    (N, OH, OW, C) block with unit stride in C.
+    """
+    xp = get_array_module(dwin)
+    n, c, hp, wp = x_pad_shape
+    (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
+    dx = xp.zeros((n, hp, wp, c), dtype=dwin.dtype)
+    for p in range(kh):
+        rows = slice(p * d_h, p * d_h + s_h * (oh - 1) + 1, s_h)
+        for q in range(kw):
+            cols = slice(q * d_w, q * d_w + s_w * (ow - 1) + 1, s_w)
+            dx[:, rows, cols, :] += dwin[:, :, :, :, p, q]
+    return dx.transpose(0, 3, 1, 2)
+
+
+def unpad_hw(x_pad, padding):
+    ph, pw = padding
+    h, w = x_pad.shape[2] - 2 * ph, x_pad.shape[3] - 2 * pw
+    return x_pad[:, :, ph : ph + h, pw : pw + w]
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) + b via im2col (see the module docstring for the formulas).
+
+    The output is returned as a channels-last array viewed as (N, O, OH, OW):
+    that is the layout the matrix product produces, and the backward's
+    ``g.transpose(0, 2, 3, 1)`` is then free for gradients that keep it.
+    """
+
+    def forward(self, x, w, *bias, stride, padding, dilation):
+        n, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+        ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+        x_pad = pad_hw(x, padding)
+        self.geometry = ((kh, kw), stride, dilation, (oh, ow))
+        self.x_pad_shape, self.padding, self.w_shape = x_pad.shape, padding, w.shape
+        self.cols = windows(x_pad, *self.geometry).reshape(n * oh * ow, c * kh * kw)
+        self.w_mat = w.reshape(o, c * kh * kw)
+        y = self.cols @ self.w_mat.T
+        if bias:
+            y += bias[0]
+        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+    def backward(self, g):
+        n, o, oh, ow = g.shape
+        g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
+        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        dx = dw = None
+        if need_x:
+            c, kh, kw = self.w_shape[1:]
+            dwin = (g_mat @ self.w_mat).reshape(n, oh, ow, c, kh, kw)
+            dx = unpad_hw(col2im(dwin, self.x_pad_shape, *self.geometry), self.padding)
+        if need_w:
+            dw = (g_mat.T @ self.cols).reshape(self.w_shape)
+        if len(self.inputs) == 3:
+            return dx, dw, g_mat.sum(axis=0)
+        return dx, dw
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation) of ``input`` (N, C, H, W) with ``weight`` (O, C, KH, KW).
+
+    y[n, o, i, j] = bias[o] + Σ_{c,p,q} weight[o, c, p, q] · x_pad[n, c, i·s + p·d, j·s + q·d],
+    output size floor((H + 2·padding - dilation·(KH - 1) - 1) / stride) + 1 per axis,
+    as ``torch.nn.functional.conv2d`` (without groups). ``stride``, ``padding`` and
+    ``dilation`` are ints or (h, w) pairs; padding is with zeros.
+    """
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    dilation = pair(dilation, "dilation")
+    _check_conv_args(input, weight, bias, stride, padding, dilation)
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+def _check_conv_args(x, w, b, stride, padding, dilation, op="conv2d"):
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) and a 4-D weight "
+                         f"(O, C, KH, KW), got shapes {x.shape} and {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"{op}: weight of shape {w.shape} expects {w.shape[1]} input channels, "
+                         f"got input of shape {x.shape}")
+    if b is not None and b.shape != (w.shape[0],):
+        raise ValueError(f"{op}: bias must have shape ({w.shape[0]},), got {b.shape}")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: stride and dilation must be >= 1 and padding >= 0, got "
+                         f"stride={stride}, padding={padding}, dilation={dilation}")
+    for axis, size in enumerate(x.shape[2:]):
+        span = dilation[axis] * (w.shape[2 + axis] - 1) + 1
+        if size + 2 * padding[axis] < span:
+            raise ValueError(f"{op}: input of shape {x.shape} (padded by {padding}) is smaller "
+                             f"than the kernel of shape {w.shape[2:]} with dilation {dilation}")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1) -> Tensor:
+    """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C, K): conv2d on a height-1 image.
+
+    y[n, o, i] = bias[o] + Σ_{c,k} weight[o, c, k] · x_pad[n, c, i·stride + k·dilation].
+    """
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight (O, C, K), "
+                         f"got shapes {input.shape} and {weight.shape}")
+    n, c, length = input.shape
+    o, ci, k = weight.shape
+    y = conv2d(input.reshape(n, c, 1, length), weight.reshape(o, ci, 1, k), bias,
+               stride=(1, _single(stride)), padding=(0, _single(padding)),
+               dilation=(1, _single(dilation)))
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+def _single(value) -> int:
+    if isinstance(value, (tuple, list)):
+        (value,) = value
+    return int(value)

@@ -1,0 +1,219 @@
+"""Float64 gradient checks for every differentiable op of the core (chapter 1).
+
+Each case is (name, function of the inputs, input shapes). One helper,
+``minigrad.gradcheck``, with its default tolerances, checks them all.
+"""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+pytestmark = pytest.mark.autograd
+
+
+def make(shape, rng, low=None, positive=False, distinct=False):
+    """A float64 leaf tensor; ``positive`` for log/sqrt/div, ``distinct`` avoids kinks and ties."""
+    if distinct:
+        n = int(np.prod(shape)) if shape else 1
+        values = rng.permutation(n) * 0.37 - n * 0.15 + 0.05
+        data = values.reshape(shape)
+    else:
+        data = rng.standard_normal(shape)
+    if positive:
+        data = np.abs(data) + 0.5
+    return mg.tensor(data, dtype=mg.float64, requires_grad=True)
+
+
+UNARY = {
+    "neg": lambda x: -x,
+    "exp": mg.exp,
+    "tanh": mg.tanh,
+    "sigmoid": mg.sigmoid,
+    "gelu": mg.gelu,
+    "gelu_tanh": lambda x: mg.gelu(x, approximate="tanh"),
+    "pow_scalar": lambda x: x**3,
+    "square": lambda x: x * x,
+    "rpow": lambda x: 2.0**x,
+    "rsub": lambda x: 1.0 - x,
+    "rdiv": lambda x: 1.0 / (x * x + 1),
+}
+POSITIVE_UNARY = {
+    "log": mg.log,
+    "sqrt": mg.sqrt,
+    "pow_fractional": lambda x: x**0.5,
+}
+KINKED_UNARY = {  # kinks at 0 / at the bounds: evaluated on distinct points away from them
+    "abs": mg.abs,
+    "relu": mg.relu,
+    "leaky_relu": lambda x: mg.leaky_relu(x, 0.1),
+    "clip": lambda x: mg.clip(x, -0.5, 0.7),
+    "clip_min_only": lambda x: x.clamp(min=0.2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary(name, rng):
+    assert mg.gradcheck(UNARY[name], [make((3, 4), rng)])
+
+
+@pytest.mark.parametrize("name", sorted(POSITIVE_UNARY))
+def test_unary_positive_domain(name, rng):
+    assert mg.gradcheck(POSITIVE_UNARY[name], [make((3, 4), rng, positive=True)])
+
+
+@pytest.mark.parametrize("name", sorted(KINKED_UNARY))
+def test_unary_with_kinks(name, rng):
+    assert mg.gradcheck(KINKED_UNARY[name], [make((3, 4), rng, distinct=True)])
+
+
+BINARY = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b * b + 0.5),
+    "maximum": mg.maximum,
+    "minimum": mg.minimum,
+    "pow_tensor": lambda a, b: (a * a + 0.5) ** b,
+}
+SHAPE_PAIRS = [((3, 4), (3, 4)), ((3, 1, 4), (5, 4)), ((4,), (2, 3, 4)), ((2, 1), (1, 3)), ((), (3,))]
+
+
+@pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_broadcasting(name, shapes, rng):
+    a = make(shapes[0], rng, distinct=name in ("maximum", "minimum"))
+    b = make(shapes[1], rng, distinct=name in ("maximum", "minimum"))
+    if name in ("maximum", "minimum"):
+        b = mg.tensor(b.data + 0.011, requires_grad=True)  # no exact ties
+    assert mg.gradcheck(BINARY[name], [a, b])
+
+
+@pytest.mark.parametrize("op", [lambda x: x + 2.5, lambda x: 3 * x, lambda x: x / 4, lambda x: 5 - x])
+def test_tensor_and_scalar(op, rng):
+    assert mg.gradcheck(op, [make((2, 3), rng)])
+
+
+def test_where(rng):
+    cond = rng.random((3, 1, 4)) > 0.5
+    assert mg.gradcheck(lambda a, b: mg.where(cond, a, b), [make((5, 4), rng), make((3, 5, 1), rng)])
+
+
+# ----------------------------------------------------------------------------- reductions
+
+REDUCTIONS = {
+    "sum": mg.sum,
+    "mean": mg.mean,
+    "var": mg.var,
+    "var_biased": lambda x, **kw: mg.var(x, correction=0, **kw),
+    "std": mg.std,
+    "max": mg.max,
+    "min": mg.min,
+    "logsumexp": mg.logsumexp,
+}
+DIMS = [None, 0, -1, (0, 2), (1,)]
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", DIMS, ids=str)
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(name, dim, keepdim, rng):
+    x = make((2, 3, 4), rng, distinct=name in ("max", "min"))
+    assert mg.gradcheck(lambda x: REDUCTIONS[name](x, dim=dim, keepdim=keepdim), [x])
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_max_min_split_gradient_between_ties(largest):
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64, requires_grad=True)
+    y = x.max(dim=1) if largest else x.min(dim=1)
+    y.sum().backward()
+    expected = [[0, 0.5, 0.5], [1 / 3] * 3] if largest else [[1, 0, 0], [1 / 3] * 3]
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_family(name, dim, rng):
+    fn = getattr(mg, name)
+    assert mg.gradcheck(lambda x: fn(x, dim=dim), [make((3, 4, 5), rng)])
+
+
+# ----------------------------------------------------------------------------- matmul
+
+MATMUL_SHAPES = [
+    ((3, 4), (4, 2)),
+    ((4,), (4, 2)),
+    ((3, 4), (4,)),
+    ((4,), (4,)),
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (3, 4, 2)),
+    ((5, 3, 4), (5, 4, 2)),
+    ((4,), (2, 4, 3)),
+]
+
+
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+def test_matmul(shapes, rng):
+    assert mg.gradcheck(lambda a, b: a @ b, [make(shapes[0], rng), make(shapes[1], rng)])
+
+
+# ----------------------------------------------------------------------------- shape ops
+
+SHAPE_OPS = {
+    "reshape": lambda x: x.reshape(4, 6),
+    "reshape_infer": lambda x: x.reshape(-1, 3),
+    "flatten": lambda x: x.flatten(),
+    "flatten_1": lambda x: mg.flatten(x, start_dim=1),
+    "transpose": lambda x: x.transpose(0, 2),
+    "permute": lambda x: x.permute(2, 0, 1),
+    "T": lambda x: x.T,
+    "mT": lambda x: x.mT,
+    "unsqueeze": lambda x: x.unsqueeze(1),
+    "squeeze": lambda x: x.unsqueeze(0).squeeze(0),
+    "broadcast_to": lambda x: x[:, :1].broadcast_to((5, 2, 3, 4)),
+    "expand": lambda x: x[:1].expand(3, -1, -1),
+    "slice": lambda x: x[1:, ::2, -1],
+    "ellipsis_none": lambda x: x[..., None, 1],
+    "int_array_repeated": lambda x: x[[0, 1, 0, 0]],
+    "int_arrays_2d": lambda x: x[[0, 1, 1], [2, 0, 2]],
+    "bool_mask": lambda x: x[x.data > 0],
+    "tensor_index": lambda x: x[mg.tensor([1, 1, 0])],
+    "pad": lambda x: mg.pad(x, (1, 2, 0, 1)),
+    "pad_value": lambda x: mg.pad(x, (2, 0), value=-1.0),
+    "split": lambda x: mg.split(x, 3, dim=2)[1] * 2 + mg.split(x, [1, 3], dim=2)[1][..., :1],
+    "chunk": lambda x: mg.chunk(x, 2, dim=1)[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_OPS))
+def test_shape_ops(name, rng):
+    assert mg.gradcheck(SHAPE_OPS[name], [make((2, 3, 4), rng)])
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat(dim, rng):
+    shapes = {0: [(1, 3, 2), (2, 3, 2)], 1: [(2, 1, 2), (2, 4, 2)], -1: [(2, 3, 1), (2, 3, 3)]}[dim]
+    a, b = (make(s, rng) for s in shapes)
+    assert mg.gradcheck(lambda a, b: mg.cat([a, b, a], dim=dim), [a, b])
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_stack(dim, rng):
+    assert mg.gradcheck(lambda a, b: mg.stack([a, b, a], dim=dim), [make((2, 3), rng), make((2, 3), rng)])
+
+
+def test_detach_blocks_the_gradient(rng):
+    x = make((3,), rng)
+    (x * x.detach()).sum().backward()  # d/dx (x * const) = const
+    np.testing.assert_array_equal(x.grad.numpy(), x.numpy())
+
+
+def test_composite_graph_reuses_inputs(rng):
+    """A diamond-shaped graph: x feeds several branches that meet again."""
+
+    def fn(x, w):
+        h = mg.tanh(x @ w)
+        return (h * mg.sigmoid(h) + h.softmax(-1)).logsumexp(0) + (x**2).mean()
+
+    assert mg.gradcheck(fn, [make((4, 3), rng), make((3, 3), rng)])
