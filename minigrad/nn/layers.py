@@ -1,0 +1,187 @@
+"""Basic layers: Linear, the activations, Dropout, Flatten, Identity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.module import Module, Parameter
+from minigrad.ops import flatten
+from minigrad.tensor import Tensor, get_default_dtype
+
+__all__ = [
+    "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softmax", "LogSoftmax",
+    "Dropout", "Flatten", "Identity",
+]
+
+
+def empty_parameter(*shape, dtype=None, device=None) -> Parameter:
+    """An uninitialised Parameter (for layers that initialise it right after)."""
+    array = np.empty(shape, dtype=dtype or get_default_dtype())
+    if device is not None:
+        array = backend.to_device(array, device)
+    return Parameter(array)
+
+
+class Linear(Module):
+    """Fully connected layer y = x Wᵀ + b; x (..., in_features) -> y (..., out_features).
+
+    ``weight`` is (out_features, in_features) and ``bias`` (out_features), as in PyTorch.
+    Default init is PyTorch's: ``kaiming_uniform_(weight, a=√5)``, which is
+    U(-1/√in_features, 1/√in_features), and bias U(-1/√in_features, 1/√in_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = empty_parameter(out_features, in_features, dtype=dtype, device=device)
+        if bias:
+            self.bias = empty_parameter(out_features, dtype=dtype, device=device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-1:] != (self.in_features,):
+            raise ValueError(
+                f"Linear: expected input with {self.in_features} features in the last dim, "
+                f"got shape {x.shape}"
+            )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """y = x (a placeholder, e.g. to remove a layer without changing the code around it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class ReLU(Module):
+    """y = max(x, 0) (Nair & Hinton, 2010)."""
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """y = x for x > 0, else negative_slope · x (Maas et al., 2013)."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """y = tanh x = (e^x - e^-x) / (e^x + e^-x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """y = σ(x) = 1 / (1 + e^-x)."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class GELU(Module):
+    """y = x Φ(x) (Hendrycks & Gimpel, 2016); ``approximate="tanh"`` uses
+    x/2 (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """y_i = exp(x_i) / Σ_j exp(x_j) along ``dim``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """y_i = x_i - log Σ_j exp(x_j) along ``dim``."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout (Srivastava et al., 2014): in training, zero each element with
+    probability p and scale the rest by 1 / (1 - p); in eval mode, the identity."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """Merge dims ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C·H·W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
