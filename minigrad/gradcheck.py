@@ -47,7 +47,7 @@ def _as_inputs(inputs):
 
 def _weighted_sum(fn, inputs, r) -> float:
     out = fn(*inputs)
-    return float((np.asarray(out.data, dtype=np.float64) * r).sum())
+    return float((np.asarray(out, dtype=np.float64) * r).sum())
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -80,7 +80,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     for i, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad.data, np.float64)
+        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, np.float64)
         numerical = _numerical_grad(fn, inputs, t, r, eps)
         _compare(i, t.shape, analytic, numerical, atol, rtol)
     return True

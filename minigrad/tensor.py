@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import operator
 
 import numpy as np
 
@@ -418,22 +419,22 @@ class Tensor:
         return Tensor._wrap(op(self.data, other))
 
     def __lt__(self, other):
-        return self._compare(other, np.less)
+        return self._compare(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, np.less_equal)
+        return self._compare(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, np.greater)
+        return self._compare(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
+        return self._compare(other, operator.ge)
 
     def __eq__(self, other):
-        return self._compare(other, np.equal)
+        return self._compare(other, operator.eq)
 
     def __ne__(self, other):
-        return self._compare(other, np.not_equal)
+        return self._compare(other, operator.ne)
 
     __hash__ = object.__hash__
 
