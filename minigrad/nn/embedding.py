@@ -1,0 +1,104 @@
+"""``Embedding``: a lookup table of learned vectors, and its functional form ``embedding``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.backend import get_array_module
+from minigrad.nn.module import Module, Parameter
+from minigrad.random import get_rng
+from minigrad.tensor import Function, Tensor, get_default_dtype
+
+__all__ = ["Embedding", "embedding"]
+
+
+def scatter_add_rows(indices, rows, num_rows: int):
+    """out[i] = Σ rows[k] over every k with indices[k] == i; out has ``num_rows`` rows.
+
+    A repeated index must add up all its rows (a plain ``out[indices] = rows``
+    would keep only the last). NumPy: sort the indices so equal ones are adjacent,
+    then ``add.reduceat`` sums each run in one vectorised pass (measured faster than
+    ``np.add.at`` and than ``bincount``-based scatters for vocab 5000 x dim 64).
+    """
+    xp = get_array_module(rows)
+    out = xp.zeros((num_rows, rows.shape[1]), dtype=rows.dtype)
+    if indices.size == 0:
+        return out
+    if xp is not np:  # CuPy has no ufunc.reduceat; its add.at is an atomic scatter on the GPU
+        xp.add.at(out, indices, rows)
+        return out
+    order = np.argsort(indices, kind="stable")
+    sorted_idx = indices[order]
+    run_starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    out[sorted_idx[run_starts]] = np.add.reduceat(rows[order], run_starts, axis=0)
+    return out
+
+
+class EmbeddingLookup(Function):
+    """y[...] = W[idx[...]];  dW[i] = Σ of g over the positions where idx == i (0 for padding_idx)."""
+
+    def forward(self, weight, indices, padding_idx):
+        self.indices, self.padding_idx, self.num_rows = indices, padding_idx, weight.shape[0]
+        return weight[indices]
+
+    def backward(self, g):
+        flat_idx = self.indices.reshape(-1)
+        dw = scatter_add_rows(flat_idx, g.reshape(flat_idx.size, -1), self.num_rows)
+        if self.padding_idx is not None:
+            dw[self.padding_idx] = 0
+        return dw
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (...) -> (..., dim).
+
+    As ``torch.nn.functional.embedding``: the row ``padding_idx`` gets no gradient.
+    """
+    indices = input.data if isinstance(input, Tensor) else input
+    xp = get_array_module(weight.data)
+    indices = xp.asarray(indices)
+    num = weight.shape[0]
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype} "
+                        f"(shape {indices.shape}); convert with .long()")
+    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= num):
+        raise IndexError(f"embedding: indices must be in [0, {num}) for a weight of shape "
+                         f"{weight.shape}, got values in [{int(indices.min())}, "
+                         f"{int(indices.max())}]")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` learned vectors of size ``embedding_dim``: y = weight[idx].
+
+    Input: integer indices of any shape (...); output (..., embedding_dim).
+    ``weight`` is initialised N(0, 1) as in PyTorch, with the ``padding_idx`` row
+    zero; that row receives no gradient, so it stays zero while training.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None):
+        super().__init__()
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
+                                 f"{num_embeddings} embeddings")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx
+        data = get_rng().standard_normal((num_embeddings, embedding_dim))
+        if padding_idx is not None:
+            data[padding_idx] = 0
+        self.weight = Parameter(data.astype(get_default_dtype()))
+
+    def forward(self, input) -> Tensor:
+        indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: expected integer indices, got dtype {indices.dtype} "
+                            f"with shape {indices.shape}")
+        return embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

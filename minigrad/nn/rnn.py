@@ -1,0 +1,439 @@
+"""Recurrent layers: ``LSTMCell``, ``LSTM`` and ``GRU``, with PyTorch's equations and names.
+
+LSTM (Hochreiter & Schmidhuber, 1997; forget gate: Gers, Schmidhuber & Cummins, 2000),
+for each time step t, exactly as PyTorch's documentation::
+
+    i = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      input gate
+    f = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      forget gate
+    g = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)   candidate cell
+    o = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)      output gate
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    h_t = o ⊙ tanh(c_t)
+
+The four gates' weights are stacked in the order (i, f, g, o): ``weight_ih_l0`` is
+(4H, input_size), ``weight_hh_l0`` (4H, H).
+
+How the time loop is organised (the fast way on a CPU):
+
+1. The input projections of *all* time steps, x W_ihᵀ + b_ih + b_hh, are one
+   matrix product per layer and direction (a normal graph op).
+2. The recurrence is one fused Function, :class:`LSTMRecurrence`: a Python loop
+   over time whose step is one matmul h W_hhᵀ plus the gate math of
+   :func:`lstm_gates` (all four nonlinearities and the cell update at once), and
+   whose backward is the same loop run backwards (backpropagation through time)
+   with the hand-derived gate gradients of :func:`lstm_gates_backward`.
+
+Why not one graph op per step: a Function has one output, so taking step t's
+slice of the projections would be a ``getitem`` whose backward writes a
+full-size (T, N, 4H) gradient at every step — T times the work. Inside one
+Function the per-step gradient is written straight into its slot.
+
+GRU (Cho et al., 2014), PyTorch's equations, gates stacked (r, z, n)::
+
+    r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
+    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+"""
+
+from __future__ import annotations
+
+import math
+
+from minigrad.backend import get_array_module
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.layers import empty_parameter
+from minigrad.nn.module import Module
+from minigrad.ops import cat, stack
+from minigrad.tensor import Function, Tensor
+
+__all__ = ["LSTMCell", "LSTM", "GRU", "lstm_gates", "lstm_gates_backward"]
+
+
+def _sigmoid(x):
+    """σ(x) = (1 + tanh(x/2)) / 2: one transcendental call and no overflow for any x."""
+    return 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
+
+
+# ============================================================================ LSTM gate math
+
+
+def lstm_gates(pre, c_prev):
+    """From the gates' pre-activations (N, 4H) and c_{t-1}: (activations, c_t, tanh c_t, h_t).
+
+    ``activations`` holds [i, f, g, o] side by side, (N, 4H).
+    """
+    xp = get_array_module(pre)
+    hidden = c_prev.shape[-1]
+    act = xp.empty_like(pre)
+    act[:, : 2 * hidden] = _sigmoid(pre[:, : 2 * hidden])  # i, f
+    act[:, 2 * hidden : 3 * hidden] = xp.tanh(pre[:, 2 * hidden : 3 * hidden])  # g
+    act[:, 3 * hidden :] = _sigmoid(pre[:, 3 * hidden :])  # o
+    i, f, g, o = _split4(act)
+    c = f * c_prev + i * g
+    tanh_c = xp.tanh(c)
+    return act, c, tanh_c, o * tanh_c
+
+
+def lstm_gates_backward(act, c_prev, tanh_c, dh, dc):
+    """Gradients of the pre-activations (N, 4H) and of c_{t-1}, given dL/dh_t and dL/dc_t.
+
+    dc_t gets h_t's share through tanh:  dc += dh ⊙ o ⊙ (1 - tanh² c_t); then
+    di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  do = dh ⊙ tanh c_t,
+    each times its nonlinearity's derivative (σ' = σ(1 - σ), tanh' = 1 - tanh²),
+    and dc_{t-1} = dc ⊙ f.
+    """
+    xp = get_array_module(act)
+    i, f, g, o = _split4(act)
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    d_pre = xp.empty_like(act)
+    di, df, dg, do = _split4(d_pre)
+    di[...] = dc * g * i * (1 - i)
+    df[...] = dc * c_prev * f * (1 - f)
+    dg[...] = dc * i * (1 - g * g)
+    do[...] = dh * tanh_c * o * (1 - o)
+    return d_pre, dc * f
+
+
+def _split4(a):
+    hidden = a.shape[-1] // 4
+    return tuple(a[..., k * hidden : (k + 1) * hidden] for k in range(4))
+
+
+class LSTMCellStep(Function):
+    """One LSTM step from pre-activations (N, 4H) and c_{t-1}; returns [h_t, c_t] stacked (2, N, H)."""
+
+    def forward(self, pre, c_prev):
+        xp = get_array_module(pre)
+        self.act, c, self.tanh_c, h = lstm_gates(pre, c_prev)
+        self.c_prev = c_prev
+        return xp.stack([h, c])
+
+    def backward(self, g):
+        return lstm_gates_backward(self.act, self.c_prev, self.tanh_c, g[0], g[1])
+
+
+class LSTMRecurrence(Function):
+    """The whole time loop of one LSTM layer and direction, with backpropagation through time.
+
+    Inputs: ``proj`` (T, N, 4H) = x W_ihᵀ + b_ih + b_hh for every step, h_0, c_0 (N, H),
+    W_hh (4H, H). Output (T + 1, N, H): h_t for t = 0..T-1 in time order, then the
+    final cell state. ``reverse=True`` runs from t = T-1 down to 0 (the backward
+    direction of a bidirectional LSTM).
+    """
+
+    def forward(self, proj, h0, c0, w_hh, reverse):
+        xp = get_array_module(proj)
+        steps, n, hidden = proj.shape[0], h0.shape[0], h0.shape[1]
+        self.order = range(steps - 1, -1, -1) if reverse else range(steps)
+        self.act = xp.empty_like(proj)
+        self.h_prev = xp.empty((steps, n, hidden), dtype=proj.dtype)
+        self.c_prev = xp.empty_like(self.h_prev)
+        self.tanh_c = xp.empty_like(self.h_prev)
+        out = xp.empty((steps + 1, n, hidden), dtype=proj.dtype)
+        w_hh_t = w_hh.T
+        h, c = h0, c0
+        for t in self.order:
+            self.h_prev[t], self.c_prev[t] = h, c
+            self.act[t], c, self.tanh_c[t], h = lstm_gates(proj[t] + h @ w_hh_t, c)
+            out[t] = h
+        out[steps] = c
+        self.w_hh = w_hh
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        steps = g.shape[0] - 1
+        d_proj = xp.empty_like(self.act)
+        dh_next, dc_next = xp.zeros_like(g[0]), g[steps]
+        for t in reversed(self.order):
+            d_proj[t], dc_next = lstm_gates_backward(
+                self.act[t], self.c_prev[t], self.tanh_c[t], g[t] + dh_next, dc_next)
+            dh_next = d_proj[t] @ self.w_hh
+        hidden = g.shape[-1]
+        dw_hh = d_proj.reshape(-1, 4 * hidden).T @ self.h_prev.reshape(-1, hidden)
+        return d_proj, dh_next, dc_next, dw_hh
+
+
+# ============================================================================ GRU
+
+
+class GRURecurrence(Function):
+    """The time loop of one GRU layer and direction (equations in the module docstring).
+
+    Inputs: ``proj`` (T, N, 3H) = x W_ihᵀ + b_ih, h_0 (N, H), W_hh (3H, H), b_hh (3H).
+    Output (T, N, H): h_t in time order. b_hh is inside because r multiplies W_hn h + b_hn.
+
+    Backward of one step, with dh = dL/dh_t (and a_* the pre-activations):
+    dn = dh ⊙ (1 - z),  dz = dh ⊙ (h_{t-1} - n),  da_n = dn ⊙ (1 - n²),
+    da_r = da_n ⊙ (W_hn h + b_hn) ⊙ r(1 - r),  da_z = dz ⊙ z(1 - z);
+    the hidden side gets [da_r, da_z, da_n ⊙ r], and
+    dh_{t-1} = dh ⊙ z + [da_r, da_z, da_n ⊙ r] W_hh.
+    """
+
+    def forward(self, proj, h0, w_hh, b_hh, reverse):
+        xp = get_array_module(proj)
+        steps, hidden = proj.shape[0], h0.shape[1]
+        self.order = range(steps - 1, -1, -1) if reverse else range(steps)
+        self.h_prev = xp.empty(proj.shape[:2] + (hidden,), dtype=proj.dtype)
+        self.rz = xp.empty(proj.shape[:2] + (2 * hidden,), dtype=proj.dtype)
+        self.n = xp.empty_like(self.h_prev)
+        self.hn = xp.empty_like(self.h_prev)  # W_hn h + b_hn
+        out = xp.empty_like(self.h_prev)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in self.order:
+            self.h_prev[t] = h
+            hh = h @ w_hh_t + b_hh
+            self.rz[t] = _sigmoid(proj[t, :, : 2 * hidden] + hh[:, : 2 * hidden])
+            r, z = self.rz[t, :, :hidden], self.rz[t, :, hidden:]
+            self.hn[t] = hh[:, 2 * hidden :]
+            self.n[t] = xp.tanh(proj[t, :, 2 * hidden :] + r * self.hn[t])
+            h = (1 - z) * self.n[t] + z * h
+            out[t] = h
+        self.w_hh = w_hh
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        hidden = g.shape[-1]
+        d_proj = xp.empty(g.shape[:2] + (3 * hidden,), dtype=g.dtype)
+        d_hh = xp.empty_like(d_proj)
+        dh_next = xp.zeros_like(g[0])
+        for t in reversed(self.order):
+            r, z, n = self.rz[t, :, :hidden], self.rz[t, :, hidden:], self.n[t]
+            dh = g[t] + dh_next
+            da_n = dh * (1 - z) * (1 - n * n)
+            d_proj[t, :, :hidden] = da_n * self.hn[t] * r * (1 - r)
+            d_proj[t, :, hidden : 2 * hidden] = dh * (self.h_prev[t] - n) * z * (1 - z)
+            d_proj[t, :, 2 * hidden :] = da_n
+            d_hh[t, :, : 2 * hidden] = d_proj[t, :, : 2 * hidden]
+            d_hh[t, :, 2 * hidden :] = da_n * r
+            dh_next = dh * z + d_hh[t] @ self.w_hh
+        d_hh2 = d_hh.reshape(-1, 3 * hidden)
+        dw_hh = d_hh2.T @ self.h_prev.reshape(-1, hidden)
+        return d_proj, dh_next, dw_hh, d_hh2.sum(axis=0)
+
+
+# ============================================================================ modules
+
+
+class LSTMCell(Module):
+    """One LSTM step (equations in the module docstring): (x, (h, c)) -> (h', c').
+
+    x (N, input_size) or (input_size,); h, c (N, hidden_size), zeros if ``hx`` is None.
+    Parameters as PyTorch: ``weight_ih`` (4H, input_size), ``weight_hh`` (4H, H),
+    ``bias_ih``, ``bias_hh`` (4H), all initialised U(-1/√H, 1/√H).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = empty_parameter(4 * hidden_size, input_size)
+        self.weight_hh = empty_parameter(4 * hidden_size, hidden_size)
+        if bias:
+            self.bias_ih = empty_parameter(4 * hidden_size)
+            self.bias_hh = empty_parameter(4 * hidden_size)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        _init_uniform(self, hidden_size)
+
+    def forward(self, input: Tensor, hx=None):
+        unbatched = input.ndim == 1
+        if unbatched:
+            input = input.reshape(1, -1)
+        if input.ndim != 2 or input.shape[1] != self.input_size:
+            raise ValueError(f"LSTMCell: expected input (N, {self.input_size}), "
+                             f"got shape {input.shape}")
+        if hx is None:
+            h = c = _zeros(input, (input.shape[0], self.hidden_size))
+        else:
+            h, c = (t.reshape(1, -1) if unbatched else t for t in hx)
+            _check_state("LSTMCell", "hx", h, (input.shape[0], self.hidden_size))
+            _check_state("LSTMCell", "cx", c, (input.shape[0], self.hidden_size))
+        pre = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
+                                                                     self.bias_hh)
+        hc = LSTMCellStep.apply(pre, c)
+        h, c = hc[0], hc[1]
+        if unbatched:
+            h, c = h.reshape(-1), c.reshape(-1)
+        return h, c
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+class _RNNBase(Module):
+    """Shared code of LSTM and GRU: parameters, layers, directions, batch_first."""
+
+    gate_count = 4
+    kind = "LSTM"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False):
+        super().__init__()
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{self.kind}: dropout must be in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        rows = self.gate_count * hidden_size
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes(layer):
+                setattr(self, "weight_ih" + suffix, empty_parameter(rows, layer_input))
+                setattr(self, "weight_hh" + suffix, empty_parameter(rows, hidden_size))
+                if bias:
+                    setattr(self, "bias_ih" + suffix, empty_parameter(rows))
+                    setattr(self, "bias_hh" + suffix, empty_parameter(rows))
+        _init_uniform(self, hidden_size)
+
+    def _suffixes(self, layer):
+        return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
+
+    def _prepare(self, input, hx):
+        """Input as (T, N, features) and initial states as (layers·directions, N, H) Tensors."""
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{self.kind}: expected input (seq, batch, {self.input_size}) "
+                             f"(batch first if batch_first=True) or unbatched "
+                             f"(seq, {self.input_size}), got shape {input.shape}")
+        unbatched = input.ndim == 2
+        if unbatched:
+            input = input.reshape(input.shape[0], 1, input.shape[1])
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        state_shape = (self.num_layers * self.num_directions, input.shape[1], self.hidden_size)
+        states = []
+        for k, h in enumerate(hx):
+            name = ("h_0", "c_0")[k]
+            if h is None:
+                h = _zeros(input, state_shape)
+            elif unbatched:
+                h = h.reshape(h.shape[0], 1, h.shape[-1])
+            _check_state(self.kind, name, h, state_shape)
+            states.append(h)
+        return input, unbatched, states
+
+    def _finish(self, output, finals, unbatched):
+        finals = [stack(f, dim=0) for f in finals]
+        if unbatched:
+            return output[:, 0], [f[:, 0] for f in finals]
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, finals
+
+    def _layers(self, x, run_direction):
+        """Run every layer and direction; ``run_direction`` returns (outputs, final states)."""
+        finals = None
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            outs = []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                out, states = run_direction(x, suffix, layer * self.num_directions + d, d == 1)
+                outs.append(out)
+                finals = [[] for _ in states] if finals is None else finals
+                for acc, s in zip(finals, states):
+                    acc.append(s)
+            x = outs[0] if len(outs) == 1 else cat(outs, dim=-1)
+        return x, finals
+
+    def _projection(self, x, suffix, extra_bias: bool):
+        """x W_ihᵀ + b_ih (+ b_hh, when it can be folded in) for all time steps: one matmul."""
+        weight = getattr(self, "weight_ih" + suffix)
+        if not self.bias:
+            return F.linear(x, weight)
+        bias = getattr(self, "bias_ih" + suffix)
+        if extra_bias:
+            bias = bias + getattr(self, "bias_hh" + suffix)
+        return F.linear(x, weight, bias)
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
+                f"bidirectional={self.bidirectional}")
+
+
+class LSTM(_RNNBase):
+    """Multi-layer LSTM over a sequence, as PyTorch's ``nn.LSTM`` (equations in the module docstring).
+
+    ``forward(input, hx=None)`` with input (T, N, input_size) ((N, T, input_size) if
+    ``batch_first``) and optional ``hx = (h_0, c_0)``, each (num_layers·D, N, H)
+    (zeros when omitted; D = 2 if bidirectional). Returns
+    ``output, (h_n, c_n)``: output (T, N, D·H) is the last layer's h_t for every t
+    (both directions concatenated), h_n and c_n the final states of every layer and
+    direction. Layer l > 0 reads the previous layer's output, with dropout between
+    layers in training. Parameters: ``weight_ih_l{k}``, ``weight_hh_l{k}``,
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (plus ``_reverse``), all U(-1/√H, 1/√H).
+    """
+
+    def forward(self, input: Tensor, hx=None):
+        x, unbatched, (h0, c0) = self._prepare(input, (None, None) if hx is None else hx)
+        steps = x.shape[0]
+
+        def run_direction(x, suffix, index, reverse):
+            proj = self._projection(x, suffix, extra_bias=True)
+            w_hh = getattr(self, "weight_hh" + suffix)
+            y = LSTMRecurrence.apply(proj, h0[index], c0[index], w_hh, reverse=reverse)
+            h_last = y[0] if reverse else y[steps - 1]
+            return y[:steps], (h_last, y[steps])
+
+        output, (h_n, c_n) = self._layers(x, run_direction)
+        output, (h_n, c_n) = self._finish(output, (h_n, c_n), unbatched)
+        return output, (h_n, c_n)
+
+
+class GRU(_RNNBase):
+    """Multi-layer GRU (Cho et al., 2014), as PyTorch's ``nn.GRU`` (equations in the module docstring).
+
+    ``forward(input, hx=None)`` -> ``output, h_n``, shapes as :class:`LSTM` without
+    the cell state. Parameters ``weight_ih_l{k}`` (3H, in), ``weight_hh_l{k}`` (3H, H),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}``, gates stacked (r, z, n), all U(-1/√H, 1/√H).
+    """
+
+    gate_count = 3
+    kind = "GRU"
+
+    def forward(self, input: Tensor, hx=None):
+        x, unbatched, (h0,) = self._prepare(input, (hx,))
+        hidden = self.hidden_size
+
+        def run_direction(x, suffix, index, reverse):
+            proj = self._projection(x, suffix, extra_bias=False)
+            w_hh = getattr(self, "weight_hh" + suffix)
+            b_hh = getattr(self, "bias_hh" + suffix) if self.bias else _zero_bias(x, 3 * hidden)
+            y = GRURecurrence.apply(proj, h0[index], w_hh, b_hh, reverse=reverse)
+            return y, (y[0] if reverse else y[y.shape[0] - 1],)
+
+        output, (h_n,) = self._layers(x, run_direction)
+        output, (h_n,) = self._finish(output, (h_n,), unbatched)
+        return output, h_n
+
+
+# ============================================================================ helpers
+
+
+def _init_uniform(module: Module, hidden_size: int) -> None:
+    """PyTorch's RNN init: every weight and bias from U(-1/√H, 1/√H)."""
+    bound = 1 / math.sqrt(hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+def _check_state(layer: str, name: str, state: Tensor, shape) -> None:
+    if state.shape != shape:
+        raise ValueError(f"{layer}: expected {name} of shape {shape}, got {state.shape}")
+
+
+def _zeros(like: Tensor, shape) -> Tensor:
+    """A constant zero tensor (no gradient) with ``like``'s dtype and device."""
+    xp = get_array_module(like.data)
+    return Tensor._wrap(xp.zeros(shape, dtype=like.dtype))
+
+
+def _zero_bias(like: Tensor, size: int) -> Tensor:
+    return _zeros(like, (size,))
