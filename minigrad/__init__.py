@@ -52,3 +52,8 @@ bool_ = _np.bool_
 def cuda_is_available() -> bool:
     """True when CuPy sees an NVIDIA GPU (``minigrad.backend.gpu_available``)."""
     return backend.gpu_available()
+
+
+# nn and optim import the core above, so they come last (no import cycle)
+from minigrad import nn, optim  # noqa: E402
+from minigrad.serialization import load, save  # noqa: E402
