@@ -1,0 +1,68 @@
+"""Run every tutorial chapter (``tutorials/NN_topic.py``) as a script: a chapter's closing
+assertions are its test.
+
+Each chapter runs in fast mode (``MINIGRAD_FAST=1``, seconds) and, marked ``slow``, in
+full mode (the stated results). Both carry the chapter's marker, so
+``pytest -m optim`` runs chapter 3 and ``pytest -m "optim and not slow"`` its fast run.
+A new chapter file is picked up automatically; its number must be in ``CHAPTER_MARKERS``.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
+CHAPTERS = sorted(TUTORIALS.glob("[0-9][0-9]_*.py"))
+
+CHAPTER_MARKERS = {
+    "01": "autograd", "02": "linreg", "03": "optim", "04": "mlp", "05": "binary", "06": "cnn",
+    "07": "lstm", "08": "transformer", "09": "kernels", "10": "gradcheck", "11": "serving",
+    "12": "explain",
+}
+
+
+def _params(fast: bool):
+    for path in CHAPTERS:
+        marker = CHAPTER_MARKERS.get(path.name[:2])  # unknown numbers fail the test below
+        marks = [getattr(pytest.mark, marker)] if marker else []
+        if not fast:
+            marks.append(pytest.mark.slow)
+        yield pytest.param(path, marks=marks, id=path.stem)
+
+
+def run_chapter(path: Path, figures: Path, fast: bool, timeout: float):
+    env = dict(os.environ, MPLBACKEND="Agg", MINIGRAD_FIGURES=str(figures),
+               MINIGRAD_FAST="1" if fast else "0", TRITON_INTERPRET="1")
+    return subprocess.run([sys.executable, path.name], cwd=TUTORIALS, env=env, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+def _check(result, path: Path, figures: Path):
+    assert result.returncode == 0, (
+        f"{path.name} failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
+    prefix = path.name[:2] + "_"
+    figures_made = sorted(p.name for p in figures.glob("*.png"))
+    assert figures_made, f"{path.name} saved no figure"
+    assert all(name.startswith(prefix) for name in figures_made), (
+        f"{path.name}: figure names must start with {prefix!r}, got {figures_made}"
+    )
+
+
+def test_every_chapter_has_a_marker():
+    assert CHAPTERS, f"no chapter found in {TUTORIALS}"
+    unknown = [p.name for p in CHAPTERS if p.name[:2] not in CHAPTER_MARKERS]
+    assert not unknown, f"add these chapters' numbers to CHAPTER_MARKERS: {unknown}"
+
+
+@pytest.mark.parametrize("path", list(_params(fast=True)))
+def test_chapter_fast(path, tmp_path):
+    _check(run_chapter(path, tmp_path, fast=True, timeout=120), path, tmp_path)
+
+
+@pytest.mark.parametrize("path", list(_params(fast=False)))
+def test_chapter_full(path, tmp_path):
+    _check(run_chapter(path, tmp_path, fast=False, timeout=1800), path, tmp_path)

@@ -1,0 +1,64 @@
+"""The few helpers every tutorial chapter shares: fast mode, seeding, saving figures.
+
+* ``FAST`` is True when ``MINIGRAD_FAST=1``: chapters shrink their data and
+  epochs so that they run in seconds (the test suite and the docs build do this).
+  ``fast_or_full(small, big)`` picks a size accordingly.
+* ``seed(s)`` seeds minigrad's global generator and returns a NumPy generator
+  for the chapter's own data, so every run draws the same numbers.
+* ``save_figure(fig, "01_graph")`` writes ``<figures>/01_graph.png`` atomically;
+  ``<figures>`` is ``$MINIGRAD_FIGURES`` (default ``runs/tutorials/``). Name figures
+  with a literal string starting with the chapter number: the docs build finds
+  them by that name and shows each below the cell that saved it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+import minigrad
+
+FAST = os.environ.get("MINIGRAD_FAST", "0") not in ("", "0")
+FIGURES = Path(os.environ.get("MINIGRAD_FIGURES", "runs/tutorials"))
+
+# A plain `python tutorials/NN_x.py` (CI, no display) must not try to open windows;
+# in Jupyter the inline backend is already chosen and is left alone.
+if "ipykernel" not in sys.modules and not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+
+
+def fast_or_full(fast, full):
+    """``fast`` in fast mode (MINIGRAD_FAST=1), ``full`` otherwise."""
+    return fast if FAST else full
+
+
+def seed(s: int = 0) -> np.random.Generator:
+    """Seed minigrad and return a NumPy generator for the chapter's data."""
+    minigrad.manual_seed(s)
+    return np.random.default_rng(s)
+
+
+def save_figure(fig, name: str) -> Path:
+    """Save ``fig`` as ``<figures>/<name>.png`` (temp file + rename: never half-written)."""
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    path = FIGURES / f"{name}.png"
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=FIGURES)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if "ipykernel" in sys.modules:
+        plt.show()
+    else:
+        plt.close(fig)
+    return path
