@@ -3,8 +3,9 @@
 Arrays in, arrays out; nothing here imports the autograd engine.
 
 * On a GPU, pass CuPy arrays: kernels are compiled by Triton for your device.
-* On a CPU, set ``TRITON_INTERPRET=1`` (in the shell, or ``os.environ`` before the
-  first launch) and pass NumPy arrays: Triton's interpreter runs every program
+* On a CPU, set ``TRITON_INTERPRET=1`` *before triton is first imported* (in the
+  shell, or ``os.environ`` at the top of the script before ``import
+  minigrad.kernels``) and pass NumPy arrays: Triton's interpreter runs every program
   instance with NumPy.  Slow, but it runs the *same kernel source*, so you can
   put ``print`` calls in a kernel and step through it in a debugger.
 * ``MINIGRAD_DEBUG=kernels`` prints every launch (grid, shapes, dtypes, config).

@@ -10,16 +10,23 @@ on a grid.  The pieces those launchers share live here:
   instead of ``triton.jit``.  :func:`jit` only *records* the Python function;
   the real ``triton.jit`` object is built at the first launch.
 
-* **Interpreter or GPU, decided at launch time.**  Triton 3.x decides between
-  compiling and interpreting when ``@triton.jit`` runs (it reads
-  ``TRITON_INTERPRET`` at decoration time and returns either a ``JITFunction`` or an
-  ``InterpretedFunction``).  With a plain ``@triton.jit`` a student who sets the
-  variable *after* importing the kernels silently gets the compiler, which then
-  fails because there is no GPU.  Because :func:`jit` defers the choice, the
-  variable is read at each launch; setting it any time before a launch works::
+* **Interpreter or GPU: set TRITON_INTERPRET before Triton is imported.**
+  Triton 3.9 reads ``TRITON_INTERPRET`` when a function is decorated with
+  ``@triton.jit`` -- including Triton's *own* library functions (``tl.cdiv``,
+  ``tl.max``, ``tl.sum``, ...), which are decorated when ``triton`` is first
+  imported.  A process is therefore either an interpreter process or a compiler
+  process, fixed at ``import triton``; mixing fails with obscure errors
+  ("Cannot call @triton.jit'd outside of the scope of a kernel").  So force the
+  interpreter *before anything imports triton*::
 
       TRITON_INTERPRET=1 python my_script.py          # from the shell, or
-      os.environ["TRITON_INTERPRET"] = "1"            # in Python, before launching
+      import os; os.environ["TRITON_INTERPRET"] = "1" # first lines of the script,
+      import minigrad.kernels                         # then import
+
+  :func:`jit` builds our kernels at their first launch and checks that the mode
+  Triton was imported in matches ``TRITON_INTERPRET`` now, raising a clear error
+  otherwise.  (``compile.py`` compiles in a clean subprocess when it finds itself
+  in an interpreter process.)
 
 * **Arrays in, arrays out.**  Triton kernels receive tensors as *pointers*.
   Triton converts any argument with a ``data_ptr()`` method and a ``dtype``
@@ -140,6 +147,19 @@ def available() -> bool:
     return HAS_TRITON and (interpret_mode() or cupy_gpu_available())
 
 
+def triton_imported_interpreting() -> bool:
+    """Was triton imported with TRITON_INTERPRET=1?  (see the module docstring)
+
+    Then its library functions, e.g. ``tl.sigmoid``, are interpreter functions.
+    """
+    if not HAS_TRITON:
+        return False
+    import triton.language.standard as std
+    from triton.runtime.interpreter import InterpretedFunction
+
+    return isinstance(std.sigmoid, InterpretedFunction)
+
+
 def require_triton(kernel: str) -> None:
     """Raise a clear ImportError if Triton is missing."""
     if not HAS_TRITON:
@@ -158,9 +178,9 @@ class Kernel:
     """A Triton kernel whose ``triton.jit`` object is built on first use.
 
     ``kernel[grid](*args)`` launches it exactly like a ``triton.jit`` function.
-    The compiled (``JITFunction``) and interpreted (``InterpretedFunction``)
-    versions are cached separately, so switching ``TRITON_INTERPRET`` between
-    launches works.
+    Deferring the build lets this package import without Triton, and lets us
+    check the ``TRITON_INTERPRET`` mode with a readable error message.
+    ``jit_function`` always gives the compiler's ``JITFunction`` (for compile.py).
     """
 
     def __init__(self, fn):
@@ -172,6 +192,13 @@ class Kernel:
     def _build(self, interpret: bool):
         if interpret not in self._built:
             require_triton(self.fn.__name__)
+            if interpret != triton_imported_interpreting():
+                now, then = ("on", "off") if interpret else ("off", "on")
+                raise RuntimeError(
+                    f"{self.fn.__name__}: TRITON_INTERPRET is {now} now but was {then} when "
+                    "triton was imported; triton 3.x fixes the mode at import. Set "
+                    "TRITON_INTERPRET=1 (CPU interpreter) or unset it (GPU) before the first "
+                    "`import triton` / `import minigrad.kernels`, e.g. in the shell.")
             if interpret:
                 from triton.runtime.interpreter import InterpretedFunction
 

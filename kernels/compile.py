@@ -39,7 +39,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-from ._launch import require_triton
+from ._launch import require_triton, triton_imported_interpreting
 
 # `from . import softmax` would give the *function* softmax re-exported by
 # __init__.py, so fetch the submodules by their full names.
@@ -183,21 +183,6 @@ class CompiledKernel:
         return ptxas_report(self.ptx, self.arch)
 
 
-def _triton_is_interpreting() -> bool:
-    """Was triton imported with TRITON_INTERPRET=1?
-
-    Then triton's own library functions (``tl.cdiv``, ``tl.sigmoid``, ...) were
-    decorated as interpreter functions, and calling them from the *compiler*
-    patches ``triton.language`` with the interpreter's builder (triton 3.9 never
-    undoes that patch), breaking this and later compilations.  Such a process
-    compiles in a clean subprocess instead.
-    """
-    import triton.language.standard as std
-    from triton.runtime.interpreter import InterpretedFunction
-
-    return isinstance(std.sigmoid, InterpretedFunction)
-
-
 def compile_kernel(name: str, dtype: str = "float16", cap: int = 80) -> CompiledKernel:
     """Compile kernel ``name`` (a key of :data:`KERNELS`) for ``sm_<cap>``."""
     return compile_many([(name, dtype, cap)])[0]
@@ -213,7 +198,11 @@ def compile_many(cases) -> list:
                            f"choose from {sorted(KERNELS)}")
         if dtype not in TRITON_TYPES:
             raise ValueError(f"compile_kernel: {name}: dtype {dtype} not in {tuple(TRITON_TYPES)}")
-    if _triton_is_interpreting():
+    # In a process where triton was imported with TRITON_INTERPRET=1, triton's own
+    # library functions (tl.cdiv, tl.max, ...) are interpreter functions; the compiler
+    # calling them patches triton.language with the interpreter's builder (3.9 never
+    # undoes it), breaking this and later compilations.  Compile in a clean process.
+    if triton_imported_interpreting():
         return _compile_in_subprocess(cases)
     return [_compile_here(*c) for c in cases]
 

@@ -101,6 +101,14 @@ except ImportError as e:
     assert "matmul" in out.stdout
 
 
+def test_mode_mismatch_is_explained(monkeypatch):
+    """triton was imported interpreting; asking for the compiler now gets a clear error."""
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    fresh = launch_mod.jit(lambda x_ptr: None)
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET is off now but was on"):
+        fresh[(1,)]
+
+
 def test_debug_env_prints_launches(monkeypatch, capsys):
     monkeypatch.setenv("MINIGRAD_DEBUG", "kernels")
     K.softmax(make((2, 5), "float32", 0))
