@@ -7,6 +7,9 @@ re-exports them; each chapter's layers add their import line below.
 """
 
 from minigrad.nn import functional, init, utils
+from minigrad.nn.attention import LearnedPositionalEmbedding, MultiheadAttention, PositionalEncoding
+from minigrad.nn.conv import Conv1d, Conv2d
+from minigrad.nn.embedding import Embedding
 from minigrad.nn.layers import (
     GELU,
     Dropout,
@@ -21,3 +24,7 @@ from minigrad.nn.layers import (
     Tanh,
 )
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from minigrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from minigrad.nn.rnn import GRU, LSTM, LSTMCell
+from minigrad.nn.transformer import TransformerBlock, TransformerLM

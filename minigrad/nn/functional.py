@@ -548,3 +548,17 @@ def binary_cross_entropy_with_logits(
         input, y=target.data, weight=w, pos_weight=pw, reduction=reduction,
     )
 
+
+# ======================================================================= CNN, LSTM, Transformer layers
+# (their Functions live in minigrad/ops/{conv,pool,norm,attention}.py and nn/embedding.py)
+
+from minigrad.nn.embedding import embedding  # noqa: E402
+from minigrad.ops.attention import scaled_dot_product_attention  # noqa: E402
+from minigrad.ops.conv import conv1d, conv2d  # noqa: E402
+from minigrad.ops.norm import batch_norm, layer_norm  # noqa: E402
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402
+
+__all__ += [
+    "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
+    "layer_norm", "embedding", "scaled_dot_product_attention",
+]
