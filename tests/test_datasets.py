@@ -10,6 +10,7 @@ import struct
 import numpy as np
 import pytest
 
+from minigrad.data._files import write_bytes_atomic
 from minigrad.datasets import mnist
 
 pytestmark = pytest.mark.mlp
@@ -183,7 +184,7 @@ def test_embedded_split_is_stratified_fixed_and_disjoint():
 
 def test_write_atomic_leaves_no_temp_files(tmp_path):
     target = tmp_path / "sub" / "file.bin"
-    mnist._write_atomic(target, b"abc")
-    mnist._write_atomic(target, b"defg")
+    write_bytes_atomic(target, b"abc")
+    write_bytes_atomic(target, b"defg")
     assert target.read_bytes() == b"defg"
     assert [p.name for p in target.parent.iterdir()] == ["file.bin"]

@@ -24,13 +24,14 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from minigrad.data._files import write_bytes_atomic
 
 __all__ = [
     "load_mnist",
@@ -134,21 +135,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file next to ``path``, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ----------------------------------------------------------------------------- download
 
 
@@ -193,7 +179,7 @@ def _verified_file(directory: Path, filename: str, digest: str, download: bool, 
             errors.append(f"{host}: SHA-256 mismatch ({len(data):,} bytes)")
             continue
         try:
-            _write_atomic(path, data)
+            write_bytes_atomic(path, data)
         except OSError as e:  # a read-only cache must not stop training
             print(f"MNIST: cannot cache {path} ({e}); using it from memory")
         return data

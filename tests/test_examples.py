@@ -1,0 +1,129 @@
+"""The main example, ``python -m minigrad.examples.mnist``, end to end on tiny settings.
+
+No test touches the network: the fetcher is replaced or ``--offline`` is passed,
+and ``$MINIGRAD_DATA`` points at an empty temp dir, so the embedded subset is used.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn
+from minigrad.datasets import mnist as mnist_data
+from minigrad.examples import mnist
+
+pytestmark = pytest.mark.mlp
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PLOTS = ("curves.png", "confusion_matrix.png", "misclassified.png")
+
+
+def _no_network(url):
+    raise OSError("tests never use the network")
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist_data, "fetch", _no_network)
+    monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path / "cache"))
+
+
+def test_tiny_run_writes_plots_metrics_and_checkpoint(tmp_path, capsys):
+    out, ckpt = tmp_path / "out", tmp_path / "mlp.npz"
+    status = mnist.main(["--limit", "200", "--epochs", "1", "--out", str(out),
+                         "--save", str(ckpt)])
+    assert status == 0
+    for name in PLOTS:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["source"] == "mnist_5k"
+    assert record["train_samples"] == 200 and record["test_samples"] == 200
+    assert len(record["history"]["test_acc"]) == 1
+    assert record["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert not list(out.glob("*.tmp"))
+
+    text = capsys.readouterr().out
+    assert "using the embedded 5,000-digit MNIST subset" in text
+    assert "macro avg" in text and "test " in text
+
+    state = minigrad.load(ckpt)
+    model = mnist.build_model("mlp")
+    model.load_state_dict(state)
+    assert sum(p.numel() for p in model.parameters()) == record["parameters"] == 101_770
+
+
+def test_runs_are_repeatable_with_a_seed(tmp_path):
+    accs = []
+    for run in range(2):
+        out = tmp_path / str(run)
+        assert mnist.main(["--limit", "100", "--epochs", "1", "--no-plots",
+                           "--optimizer", "momentum", "--out", str(out)]) == 0
+        accs.append(json.loads((out / "metrics.json").read_text())["history"])
+    assert accs[0] == accs[1]
+    assert not (tmp_path / "0" / "curves.png").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    (["--epochs", "0"], "must be a positive integer"),
+    (["--lr", "-1"], "must be a positive number"),
+    (["--batch-size", "many"], "invalid _positive_int value"),
+    (["--unknown"], "unrecognized arguments: --unknown"),
+])
+def test_bad_flags_exit_nonzero_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        mnist.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(minigrad.backend.gpu_available(), reason="checks the no-GPU message")
+def test_cuda_without_gpu_is_a_clear_error(capsys):
+    assert mnist.main(["--device", "cuda", "--limit", "10"]) == 2
+    assert "--device cuda needs an NVIDIA GPU" in capsys.readouterr().err
+
+
+def test_cnn_runs_or_says_what_is_missing(tmp_path, capsys):
+    argv = ["--model", "cnn", "--limit", "32", "--epochs", "1", "--batch-size", "16",
+            "--no-plots", "--out", str(tmp_path)]
+    if hasattr(nn, "Conv2d") and hasattr(nn, "MaxPool2d"):
+        assert mnist.main(argv) == 0
+        record = json.loads((tmp_path / "metrics.json").read_text())
+        assert record["model"] == "cnn" and record["parameters"] == 225_034
+    else:
+        assert mnist.main(argv) == 2
+        assert "--model cnn needs minigrad.nn.Conv2d" in capsys.readouterr().err
+
+
+def test_normalise_standardises_pixels():
+    images = np.array([[[0, 255]]], dtype=np.uint8)
+    x = mnist.normalise(images)
+    assert x.shape == (1, 1, 1, 2) and x.dtype == np.float32
+    np.testing.assert_allclose(x.ravel(), [(0 - 0.1307) / 0.3081, (1 - 0.1307) / 0.3081],
+                               rtol=1e-6)
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    env = dict(os.environ, MINIGRAD_DATA=str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "minigrad.examples.mnist", "--offline", "--limit", "100",
+           "--epochs", "1", "--no-plots", "--out", str(tmp_path / "out")]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "MNIST: download disabled" in done.stdout
+    assert "accuracy:" in done.stdout
+    bad = subprocess.run(cmd[:3] + ["--model", "resnet"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'resnet'" in bad.stderr
+
+
+@pytest.mark.slow
+def test_default_run_reaches_93_percent_on_the_embedded_subset(tmp_path):
+    assert mnist.main(["--no-plots", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["source"] == "mnist_5k"
+    assert record["test_accuracy"] >= 0.93
