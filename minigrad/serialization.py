@@ -56,6 +56,8 @@ def _encode(value, path: tuple, arrays: dict):
     if _is_array(value):
         name = "/".join(map(str, path))
         arrays[name] = _to_numpy(value)
+        if arrays[name].dtype.hasobject:
+            raise TypeError(f"save: the array at {where} holds Python objects (it would need pickle)")
         return {"array": name}
     if isinstance(value, dict):
         items = []
