@@ -8,6 +8,8 @@ Arrays in, arrays out; nothing here imports the autograd engine.
   minigrad.kernels``) and pass NumPy arrays: Triton's interpreter runs every program
   instance with NumPy.  Slow, but it runs the *same kernel source*, so you can
   put ``print`` calls in a kernel and step through it in a debugger.
+* ``minigrad.kernels.use("triton" | "reference" | "auto")`` chooses what the
+  autograd engine runs for matmul, softmax and attention (see ``_mode.py``).
 * ``MINIGRAD_DEBUG=kernels`` prints every launch (grid, shapes, dtypes, config).
 
 Triton is optional: without it this package still imports and the ``*_reference``
@@ -25,6 +27,7 @@ from ._launch import (
     interpret_mode,
     to_bfloat16,
 )
+from ._mode import mode, use
 from .attention import (
     attention,
     attention_backward,
@@ -58,10 +61,12 @@ __all__ = [
     "log_softmax_backward_reference",
     "log_softmax_reference",
     "matmul",
+    "mode",
     "matmul_reference",
     "softmax",
     "softmax_backward",
     "softmax_backward_reference",
     "softmax_reference",
     "to_bfloat16",
+    "use",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from minigrad import dispatch
 from minigrad.ops._util import lift_pair
 from minigrad.tensor import Function, Tensor, unbroadcast
 
@@ -16,7 +17,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return dispatch.matmul(a, b)  # a Triton GEMM on the GPU, BLAS on the CPU
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -27,8 +28,8 @@ class MatMul(Function):
             g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        ga = g @ b2.swapaxes(-1, -2)
-        gb = a2.swapaxes(-1, -2) @ g
+        ga = dispatch.matmul(g, b2.swapaxes(-1, -2))
+        gb = dispatch.matmul(a2.swapaxes(-1, -2), g)
         return unbroadcast(ga, a2.shape).reshape(a.shape), unbroadcast(gb, b2.shape).reshape(b.shape)
 
 

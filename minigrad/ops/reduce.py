@@ -9,6 +9,7 @@ each element ``g`` times that weight.
 
 from __future__ import annotations
 
+from minigrad import dispatch
 from minigrad.backend import get_array_module
 from minigrad.ops._util import normalize_axes, resolve_dim, resolve_keepdim
 from minigrad.tensor import Function, Tensor
@@ -90,35 +91,29 @@ class Softmax(Function):
     """y_i = exp(x_i - m) / Σ_j exp(x_j - m), m = max_j x_j (shift-invariant, never overflows).
 
     Backward (the Jacobian is diag(y) - y yᵀ):  dx = y ⊙ (g - Σ_j g_j y_j).
+    Both run as fused Triton kernels on a GPU (``minigrad/dispatch.py``).
     """
 
     def forward(self, x, dim):
-        xp = get_array_module(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        self.y, self.dim = e / e.sum(axis=dim, keepdims=True), dim
+        self.y, self.dim = dispatch.softmax(x, dim), dim
         return self.y
 
     def backward(self, g):
-        y = self.y
-        return y * (g - (g * y).sum(axis=self.dim, keepdims=True))
+        return dispatch.softmax_backward(self.y, g, self.dim)
 
 
 class LogSoftmax(Function):
-    """y_i = x_i - logsumexp(x), computed stably.
+    """y_i = x_i - logsumexp(x) = (x_i - m) - log Σ_j exp(x_j - m), computed stably.
 
     Backward:  dx = g - softmax(x) Σ_j g_j = g - exp(y) Σ_j g_j.
     """
 
     def forward(self, x, dim):
-        xp = get_array_module(x)
-        shifted = x - x.max(axis=dim, keepdims=True)
-        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        self.dim = dim
+        self.y, self.dim = dispatch.softmax(x, dim, log=True), dim
         return self.y
 
     def backward(self, g):
-        xp = get_array_module(g)
-        return g - xp.exp(self.y) * g.sum(axis=self.dim, keepdims=True)
+        return dispatch.softmax_backward(self.y, g, self.dim, log=True)
 
 
 # ============================================================================ functional forms

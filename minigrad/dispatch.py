@@ -1,0 +1,84 @@
+"""Array path or Triton kernel? The one place the engine decides.
+
+The ops call these functions instead of writing ``a @ b`` or a softmax
+themselves. Each returns the same array either way; which code computes it
+depends on ``minigrad.kernels.use(...)`` (see ``kernels/_mode.py``):
+
+* ``"auto"`` (default): Triton for CuPy arrays on a GPU, NumPy/CuPy otherwise;
+* ``"triton"``: Triton everywhere (on the CPU: its interpreter, slow, for learning);
+* ``"reference"``: never Triton, to compare.
+
+Shapes or dtypes a kernel does not handle (float64, 1-D matmul operands,
+broadcast batch dims, softmax over an inner axis) always take the array path.
+``MINIGRAD_DEBUG=kernels`` prints every kernel launch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from minigrad import backend
+
+_KERNEL_DTYPES = (np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _kernels():
+    import minigrad.kernels
+
+    return minigrad.kernels
+
+
+def use_triton(*arrays) -> bool:
+    """Should this call go to a Triton kernel?"""
+    # Importing minigrad.kernels imports triton (slow, and it fixes the interpreter
+    # mode for the process), so on the CPU we only look if the user imported it:
+    # if nobody did, nobody called kernels.use() and the mode is "auto".
+    on_gpu = backend.device_of(arrays[0]) == "cuda"
+    kernels = sys.modules.get("minigrad.kernels") if not on_gpu else _kernels()
+    mode = kernels.mode() if kernels is not None else "auto"
+    if mode == "reference" or (mode == "auto" and not on_gpu):
+        return False
+    if any(a.dtype not in _KERNEL_DTYPES for a in arrays):
+        return False
+    if not kernels.available():
+        if mode == "auto":
+            return False
+        raise RuntimeError(
+            "kernels.use('triton'): Triton cannot run here; install it "
+            "(pip install 'minigrad-edu[kernels]') and, on a CPU, start Python with "
+            "TRITON_INTERPRET=1 so that its interpreter runs the kernels"
+        )
+    return True
+
+
+def matmul(a, b):
+    """``a @ b``; by the tiled Triton GEMM when both are (batches of) matrices."""
+    fits = a.ndim >= 2 and b.ndim >= 2 and (a.ndim == 2 or b.ndim == 2 or a.shape[:-2] == b.shape[:-2])
+    if fits and use_triton(a, b):
+        return _kernels().matmul(a, b)
+    return a @ b
+
+
+def softmax(x, axis: int, log: bool = False):
+    """Softmax (or log-softmax) along ``axis``, stable: exp(x - max) / Σ exp(x - max)."""
+    if axis == x.ndim - 1 and use_triton(x):
+        k = _kernels()
+        return k.log_softmax(x) if log else k.softmax(x)
+    xp = backend.get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    if log:
+        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    e = xp.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(y, g, axis: int, log: bool = False):
+    """Given the output y and dL/dy: softmax dx = y (g - Σ g y); log-softmax dx = g - e^y Σ g."""
+    if axis == y.ndim - 1 and use_triton(y, g):
+        k = _kernels()
+        return k.log_softmax_backward(y, g) if log else k.softmax_backward(y, g)
+    if log:
+        return g - backend.get_array_module(y).exp(y) * g.sum(axis=axis, keepdims=True)
+    return y * (g - (g * y).sum(axis=axis, keepdims=True))

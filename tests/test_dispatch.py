@@ -1,0 +1,76 @@
+"""The engine's choice between the array path and the Triton kernels (chapter 9).
+
+Runs on the CPU: the conftest sets TRITON_INTERPRET=1, so ``kernels.use("triton")``
+sends matmul and softmax through Triton's interpreter.
+"""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+pytest.importorskip("triton")
+kernels = pytest.importorskip("minigrad.kernels")
+
+pytestmark = pytest.mark.kernels
+
+
+def loss_and_grads(mode, x, w, v, target):
+    with kernels.use(mode):
+        for t in (w, v):
+            t.grad = None
+        h = (x @ w).softmax(-1)                # matmul + softmax
+        logits = h @ v                          # batched matmul with a shared 2-D weight
+        loss = -logits.log_softmax(-1)[..., target].mean()
+        loss.backward()
+        return loss.item(), w.grad.numpy().copy(), v.grad.numpy().copy()
+
+
+def test_triton_path_gives_the_same_loss_and_gradients(rng):
+    x = mg.tensor(rng.standard_normal((2, 5, 7)).astype(np.float32))
+    w = mg.tensor(rng.standard_normal((7, 19)).astype(np.float32), requires_grad=True)
+    v = mg.tensor(rng.standard_normal((19, 3)).astype(np.float32), requires_grad=True)
+    reference = loss_and_grads("reference", x, w, v, 1)
+    triton = loss_and_grads("triton", x, w, v, 1)
+    assert triton[0] == pytest.approx(reference[0], rel=1e-5)
+    np.testing.assert_allclose(triton[1], reference[1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(triton[2], reference[2], rtol=1e-4, atol=1e-6)
+
+
+def test_triton_mode_really_launches_kernels(monkeypatch):
+    calls = []
+    real = kernels.matmul
+    monkeypatch.setattr(kernels, "matmul", lambda a, b: calls.append(a.shape) or real(a, b))
+    a, b = mg.randn(3, 4), mg.randn(4, 2)
+    with kernels.use("triton"):
+        a @ b
+    assert calls == [(3, 4)]
+
+
+@pytest.mark.parametrize("mode", ["auto", "reference"])
+def test_cpu_auto_and_reference_modes_never_launch(mode, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Triton kernel was launched")
+
+    for name in ("matmul", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward"):
+        monkeypatch.setattr(kernels, name, refuse)
+    x = mg.randn(3, 4, requires_grad=True)
+    with kernels.use(mode):
+        (x @ x.T).softmax(-1).log_softmax(-1).sum().backward()
+
+
+def test_unsupported_dtypes_and_shapes_fall_back(monkeypatch):
+    monkeypatch.setattr(kernels, "matmul", lambda *a: pytest.fail("kernel used for float64 or 1-D"))
+    with kernels.use("triton"):
+        mg.randn(3, 4, dtype=mg.float64) @ mg.randn(4, 2, dtype=mg.float64)
+        mg.randn(4) @ mg.randn(4, 2)
+        mg.randn(2, 1, 3, 4) @ mg.randn(3, 4, 2)   # broadcast batch dims
+
+
+def test_use_restores_the_previous_mode_and_rejects_unknown_modes():
+    assert kernels.mode() == "auto"
+    with kernels.use("reference"):
+        assert kernels.mode() == "reference"
+    assert kernels.mode() == "auto"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        kernels.use("cuda")
