@@ -1,0 +1,324 @@
+"""nn.Module, the containers, the basic layers, nn.init and clip_grad_norm_."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn
+from minigrad.nn import init
+
+pytestmark = pytest.mark.mlp
+
+
+class MLP(nn.Module):
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.hidden = nn.Linear(4, 8)
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(p)
+        self.out = nn.Linear(8, 3, bias=False)
+        self.register_buffer("steps", minigrad.zeros(1))
+
+    def forward(self, x):
+        return self.out(self.drop(self.act(self.hidden(x))))
+
+
+# ============================================================================ registration
+
+
+def test_parameters_registered_in_definition_order_and_counted():
+    model = MLP()
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["hidden.weight", "hidden.bias", "out.weight"]
+    assert [p.shape for p in model.parameters()] == [(8, 4), (8,), (3, 8)]
+    assert model.num_parameters() == 8 * 4 + 8 + 3 * 8
+    assert [n for n, _ in model.named_buffers()] == ["steps"]
+    assert [type(c).__name__ for c in model.children()] == ["Linear", "ReLU", "Dropout", "Linear"]
+    assert len(list(model.modules())) == 5
+    # as PyTorch: a module's own parameters and buffers first, then its children's
+    assert list(model.state_dict()) == ["steps", "hidden.weight", "hidden.bias", "out.weight"]
+    assert model.out.bias is None
+
+
+def test_containers_register_their_modules():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert isinstance(seq[1], nn.Tanh) and len(seq) == 3
+    assert [n for n, _ in seq[1:].named_parameters()] == ["2.weight", "2.bias"]  # keeps names
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(2)])
+            self.heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 4)})
+
+    names = [n for n, _ in Net().named_parameters()]
+    assert names == ["blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
+                     "heads.a.weight", "heads.a.bias", "heads.b.weight", "heads.b.bias"]
+
+
+def test_shared_parameter_listed_once():
+    shared = nn.Linear(3, 3)
+    seq = nn.Sequential(shared, nn.ReLU(), shared)
+    assert len(list(seq.parameters())) == 2
+
+
+def test_plain_list_of_modules_warns():
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [nn.Linear(2, 2)]
+
+    with pytest.warns(UserWarning, match="use nn.ModuleList"):
+        Bad()
+
+
+def test_assigning_before_init_and_replacing_parameter_errors():
+    class NoInit(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(np.ones(2))
+
+    with pytest.raises(AttributeError, match=r"add super\(\).__init__\(\)"):
+        NoInit()
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="is a Parameter"):
+        layer.weight = minigrad.ones(2, 2)
+
+
+def test_parameter_repr_and_requires_grad():
+    p = nn.Parameter(np.ones(2, dtype=np.float32))
+    assert p.requires_grad
+    assert repr(p).startswith("Parameter containing:\ntensor(")
+
+
+def test_repr_shows_tree_and_counts():
+    model = MLP(0.25)
+    model.hidden.requires_grad_(False)
+    text = repr(model)
+    assert text.splitlines()[:3] == [
+        "MLP(", "  (hidden): Linear(in_features=4, out_features=8, bias=True)", "  (act): ReLU()"]
+    assert "(drop): Dropout(p=0.25)" in text
+    assert "(out): Linear(in_features=8, out_features=3, bias=False)" in text
+    assert text.endswith("parameters: 64 total, 24 trainable")
+    nested = repr(nn.Sequential(nn.Sequential(nn.Flatten(), nn.Identity())))
+    assert "  (0): Sequential(\n    (0): Flatten(start_dim=1, end_dim=-1)" in nested
+
+
+# ============================================================================ modes and helpers
+
+
+def test_train_eval_switches_dropout():
+    model = MLP(p=0.5)
+    x = minigrad.randn(16, 4)
+    model.eval()
+    assert not model.drop.training
+    np.testing.assert_array_equal(model(x).numpy(), model(x).numpy())
+    model.train()
+    assert all(m.training for m in model.modules())
+    assert not np.array_equal(model(x).numpy(), model(x).numpy())
+
+
+def test_dropout_layer_keeps_expectation_and_drops_about_p():
+    drop = nn.Dropout(0.2)
+    x = minigrad.full((400, 500), 3.0)
+    y = drop(x).numpy()
+    assert abs((y == 0).mean() - 0.2) < 0.005
+    assert abs(y.mean() - 3.0) < 0.03
+    assert drop.eval()(x) is x
+
+
+def test_zero_grad_apply_and_requires_grad():
+    model = MLP()
+    model(minigrad.randn(2, 4)).sum().backward()
+    assert model.hidden.weight.grad is not None
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    model.apply(lambda m: init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
+    assert (model.out.weight.numpy() == 0).all() and (model.hidden.weight.numpy() == 0).all()
+    model.requires_grad_(False)
+    assert model.num_parameters(trainable_only=True) == 0
+
+
+def test_double_converts_parameters_and_buffers():
+    model = MLP()
+    counter = nn.Module()
+    counter.register_buffer("n", minigrad.tensor(np.array([3], dtype=np.int64)))
+    model.counter = counter
+    weight = model.hidden.weight
+    assert model.double() is model
+    assert model.hidden.weight is weight
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model.steps.dtype == np.float64
+    assert model.counter.n.dtype == np.int64  # integer buffers keep their dtype
+    assert model(minigrad.randn(2, 4, dtype=minigrad.float64)).dtype == np.float64
+    assert model.float().hidden.weight.dtype == np.float32
+    assert model.to("cpu") is model
+
+
+@pytest.mark.gradcheck
+def test_linear_layer_gradcheck():
+    layer = nn.Linear(3, 2).double()
+    x = minigrad.randn(4, 3, dtype=minigrad.float64, requires_grad=True)
+    assert minigrad.gradcheck(lambda x, w, b: nn.functional.linear(x, w, b).tanh(),
+                              [x, layer.weight, layer.bias])
+    assert minigrad.gradcheck(lambda x: layer(x), [x])
+
+
+def test_layers_forward_values():
+    x = minigrad.tensor([[-2.0, 0.5], [1.0, -0.1]])
+    np.testing.assert_allclose(nn.ReLU()(x).numpy(), [[0, 0.5], [1, 0]])
+    np.testing.assert_allclose(nn.LeakyReLU(0.1)(x).numpy(), [[-0.2, 0.5], [1, -0.01]], rtol=1e-6)
+    np.testing.assert_allclose(nn.Tanh()(x).numpy(), np.tanh(x.numpy()), rtol=1e-6)
+    np.testing.assert_allclose(nn.Sigmoid()(x).numpy(), 1 / (1 + np.exp(-x.numpy())), rtol=1e-6)
+    np.testing.assert_allclose(nn.Softmax(dim=1)(x).numpy().sum(axis=1), [1, 1], rtol=1e-6)
+    np.testing.assert_allclose(np.exp(nn.LogSoftmax(dim=0)(x).numpy()).sum(axis=0), [1, 1],
+                               rtol=1e-6)
+    gelu_tanh = nn.GELU("tanh")(x).numpy()
+    u = np.sqrt(2 / np.pi) * (x.numpy() + 0.044715 * x.numpy() ** 3)
+    np.testing.assert_allclose(gelu_tanh, 0.5 * x.numpy() * (1 + np.tanh(u)), rtol=1e-5)
+    assert nn.Flatten()(minigrad.zeros(2, 3, 4)).shape == (2, 12)
+    assert nn.Flatten(0, 1)(minigrad.zeros(2, 3, 4)).shape == (6, 4)
+
+
+def test_linear_errors_name_the_layer_and_shape():
+    with pytest.raises(ValueError, match=r"Linear: expected input with 4 features.*\(2, 3\)"):
+        nn.Linear(4, 2)(minigrad.zeros(2, 3))
+
+
+# ============================================================================ state dicts
+
+
+def test_state_dict_round_trip_through_save_and_load(tmp_path):
+    model = MLP()
+    model.steps.data[...] = 7
+    x = minigrad.randn(5, 4)
+    minigrad.save(model.state_dict(), tmp_path / "mlp.npz")
+    minigrad.manual_seed(99)
+    fresh = MLP()
+    assert not np.allclose(fresh(x).numpy(), model(x).numpy())
+    fresh.load_state_dict(minigrad.load(tmp_path / "mlp.npz"))
+    np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())
+    assert fresh.steps.item() == 7
+
+
+def test_state_dict_values_are_copies():
+    model = nn.Linear(2, 2)
+    state = model.state_dict()
+    model.weight.data[...] = 0
+    assert not (state["weight"] == 0).all()
+
+
+def test_pytorch_exported_state_dict_loads(rng):
+    # What `{k: v.numpy() for k, v in torch_model.state_dict().items()}` gives for
+    # torch.nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2)): weights are (out, in).
+    exported = {
+        "0.weight": rng.standard_normal((4, 3)).astype(np.float32),
+        "0.bias": rng.standard_normal(4).astype(np.float32),
+        "2.weight": rng.standard_normal((2, 4)).astype(np.float32),
+        "2.bias": rng.standard_normal(2).astype(np.float32),
+    }
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    hidden = np.maximum(x @ exported["0.weight"].T + exported["0.bias"], 0)
+    expected = hidden @ exported["2.weight"].T + exported["2.bias"]
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model.load_state_dict(exported)
+    np.testing.assert_allclose(model(minigrad.tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_load_state_dict_lists_every_mismatch():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    before = model.state_dict()
+    bad = {
+        "0.weight": np.zeros((4, 5)),  # wrong shape
+        "0.bias": np.zeros(4),
+        "2.weight": np.zeros((3, 4)),  # wrong shape
+        "extra.weight": np.zeros(1),  # unexpected; "2.bias" is missing
+    }
+    with pytest.raises(RuntimeError) as err:
+        model.load_state_dict(bad)
+    message = str(err.value)
+    assert "4 problems" in message
+    for part in ["0.weight: shape (4, 5) in the checkpoint, (4, 3) in the model",
+                 "2.weight: shape (3, 4)", "missing key: 2.bias", "unexpected key: extra.weight"]:
+        assert part in message
+    for key, value in model.state_dict().items():  # nothing was loaded
+        np.testing.assert_array_equal(value, before[key])
+    missing, unexpected = model.load_state_dict({"0.bias": np.ones(4)}, strict=False)
+    assert missing == ["0.weight", "2.weight", "2.bias"] and unexpected == []
+    np.testing.assert_array_equal(model[0].bias.numpy(), np.ones(4))
+
+
+def test_load_state_dict_casts_to_parameter_dtype():
+    layer = nn.Linear(2, 2)
+    layer.load_state_dict({"weight": np.ones((2, 2)), "bias": minigrad.zeros(2)})
+    assert layer.weight.dtype == np.float32
+    np.testing.assert_array_equal(layer.weight.numpy(), np.ones((2, 2)))
+
+
+def test_non_persistent_buffer_is_not_saved():
+    m = nn.Module()
+    m.register_buffer("cache", minigrad.zeros(3), persistent=False)
+    assert list(m.state_dict()) == [] and len(list(m.buffers())) == 1
+
+
+# ============================================================================ init
+
+
+def test_linear_default_init_bounds():
+    layer = nn.Linear(400, 300)
+    bound = 1 / math.sqrt(400)
+    w, b = layer.weight.numpy(), layer.bias.numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+    assert np.abs(b).max() <= bound
+    assert w.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+
+
+@pytest.mark.parametrize("fn, kwargs, std", [
+    (init.kaiming_normal_, {"nonlinearity": "relu"}, math.sqrt(2 / 200)),
+    (init.kaiming_uniform_, {"nonlinearity": "relu"}, math.sqrt(2 / 200)),
+    (init.kaiming_normal_, {"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2 / 300)),
+    (init.kaiming_uniform_, {"a": math.sqrt(5)}, 1 / math.sqrt(3 * 200)),
+    (init.xavier_uniform_, {}, math.sqrt(2 / 500)),
+    (init.xavier_normal_, {"gain": 2.0}, 2 * math.sqrt(2 / 500)),
+])
+def test_init_statistics(fn, kwargs, std):
+    w = fn(minigrad.zeros(300, 200), **kwargs).numpy()  # fan_in 200, fan_out 300
+    assert w.mean() == pytest.approx(0, abs=0.05 * std)
+    assert w.std() == pytest.approx(std, rel=0.02)
+    if fn in (init.kaiming_uniform_, init.xavier_uniform_):
+        assert np.abs(w).max() <= math.sqrt(3) * std * (1 + 1e-6)
+
+
+def test_init_fans_gains_and_fills():
+    conv_weight = minigrad.zeros(16, 3, 5, 5)
+    assert init._calculate_fan_in_and_fan_out(conv_weight) == (75, 400)
+    assert init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    with pytest.raises(ValueError, match="at least 2 dims"):
+        init.xavier_uniform_(minigrad.zeros(5))
+    t = minigrad.zeros(3)
+    assert (init.ones_(t).numpy() == 1).all() and (init.constant_(t, 2.5).numpy() == 2.5).all()
+    u = init.uniform_(minigrad.zeros(1000), -2, -1).numpy()
+    assert u.min() >= -2 and u.max() < -1
+
+
+# ============================================================================ gradient clipping
+
+
+def test_clip_grad_norm_scales_to_max_norm_and_returns_total():
+    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
+    (a * minigrad.tensor([3.0, 0.0], dtype=minigrad.float64)).sum().backward()
+    (b * 4.0).sum().backward()  # total norm sqrt(9 + 16) = 5
+    total = nn.utils.clip_grad_norm_([a, b], max_norm=1.0)
+    assert total.item() == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), [0.8], rtol=1e-5)
+    total = nn.utils.clip_grad_norm_([a, b], max_norm=10.0)  # below the limit: unchanged
+    assert total.item() == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-5)
+    inf_norm = nn.utils.clip_grad_norm_([a, b], max_norm=0.4, norm_type=float("inf"))
+    assert inf_norm.item() == pytest.approx(0.8, rel=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), [0.4], rtol=1e-5)
