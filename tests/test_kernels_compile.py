@@ -10,34 +10,15 @@ memory.  Each (kernel, arch, dtype) is compiled once per session.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.kernels
-ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("triton", reason="triton not installed: pip install 'minigrad-edu[kernels]'")
 
 
-def _load_compile_module():
-    try:
-        return importlib.import_module("minigrad.kernels.compile")
-    except ImportError:
-        name = "minigrad_kernels_src"
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(
-                name, ROOT / "kernels" / "__init__.py",
-                submodule_search_locations=[str(ROOT / "kernels")])
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-        return importlib.import_module(name + ".compile")
-
-
-C = _load_compile_module()
+C = importlib.import_module("minigrad.kernels.compile")
 
 # usable shared memory per block (opt-in maximum): A100 163 KiB, H100 227 KiB
 SMEM_LIMIT = {80: 163 * 1024, 90: 227 * 1024}
@@ -76,10 +57,13 @@ def test_compiles_with_all_stages(case):
     assert ".entry" in ck.ptx
 
 
-def test_tensor_cores_in_fp16(case):
-    name, cap, dtype, ck, _ = case
-    if name not in C.TENSOR_CORE_KERNELS or dtype != "float16":
-        pytest.skip("no tensor-core expectation for this kernel/dtype")
+TENSOR_CORE_CASES = [(name, cap, "float16") for name in C.TENSOR_CORE_KERNELS for cap in C.CAPS]
+
+
+@pytest.mark.parametrize("key", TENSOR_CORE_CASES, ids=lambda c: f"{c[0]}-sm{c[1]}")
+def test_tensor_cores_in_fp16(key, all_compiled):
+    name, cap, _ = key
+    ck = all_compiled[key]
     counts = ck.mma_counts()
     if cap == 80:
         assert counts["mma.sync"] > 0, f"{name} sm_80 fp16: no mma.sync in PTX"
