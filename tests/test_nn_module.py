@@ -322,3 +322,26 @@ def test_clip_grad_norm_scales_to_max_norm_and_returns_total():
     inf_norm = nn.utils.clip_grad_norm_([a, b], max_norm=0.4, norm_type=float("inf"))
     assert inf_norm.item() == pytest.approx(0.8, rel=1e-5)
     np.testing.assert_allclose(b.grad.numpy(), [0.4], rtol=1e-5)
+
+
+def test_loss_modules_call_the_functional_losses(rng):
+    z = minigrad.tensor(rng.standard_normal((4, 3)))
+    y = minigrad.tensor([0, 2, 1, 1])
+    w = np.array([1.0, 2.0, 0.5])
+    criterion = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1, reduction="sum")
+    expected = nn.functional.cross_entropy(z, y, weight=w, label_smoothing=0.1, reduction="sum")
+    assert criterion(z, y).item() == pytest.approx(expected.item())
+    assert repr(criterion) == "CrossEntropyLoss(reduction='sum')"
+    p = minigrad.tensor(rng.uniform(0.1, 0.9, size=(4, 3)))
+    t = minigrad.tensor(rng.uniform(0, 1, size=(4, 3)))
+    pairs = [
+        (nn.MSELoss(), nn.functional.mse_loss(z, t)),
+        (nn.L1Loss(reduction="none"), nn.functional.l1_loss(z, t, reduction="none")),
+        (nn.BCELoss(), nn.functional.binary_cross_entropy(p, t)),
+        (nn.BCEWithLogitsLoss(pos_weight=w),
+         nn.functional.binary_cross_entropy_with_logits(z, t, pos_weight=w)),
+    ]
+    for (criterion, expected), args in zip(pairs, [(z, t), (z, t), (p, t), (z, t)]):
+        np.testing.assert_allclose(criterion(*args).numpy(), expected.numpy())
+    log_p = nn.functional.log_softmax(z, dim=1)
+    assert nn.NLLLoss()(log_p, y).item() == pytest.approx(nn.CrossEntropyLoss()(z, y).item())

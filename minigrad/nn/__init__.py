@@ -12,12 +12,18 @@ from minigrad.nn.conv import Conv1d, Conv2d
 from minigrad.nn.embedding import Embedding
 from minigrad.nn.layers import (
     GELU,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
     Dropout,
     Flatten,
     Identity,
+    L1Loss,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MSELoss,
+    NLLLoss,
     ReLU,
     Sigmoid,
     Softmax,
