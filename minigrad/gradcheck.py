@@ -87,18 +87,21 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 
 def _numerical_grad(fn, inputs, t: Tensor, r, eps: float):
-    """Central differences, one element of ``t`` at a time (perturbed in place, then restored)."""
+    """Central differences, one element of ``t`` at a time (perturbed in place, then restored).
+
+    Indexing ``t.data`` element by element works for any memory layout (a
+    flattened view would silently be a copy for a transposed input).
+    """
     grad = np.zeros(t.shape)
-    flat = t.data.reshape(-1)  # a view: writing to it perturbs t
     with no_grad():
-        for k in range(flat.size):
-            original = flat[k].item()
-            flat[k] = original + eps
+        for index in np.ndindex(*t.shape):
+            original = t.data[index].item()
+            t.data[index] = original + eps
             plus = _weighted_sum(fn, inputs, r)
-            flat[k] = original - eps
+            t.data[index] = original - eps
             minus = _weighted_sum(fn, inputs, r)
-            flat[k] = original
-            grad.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            t.data[index] = original
+            grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 
@@ -108,7 +111,7 @@ def _compare(i: int, shape, analytic, numerical, atol: float, rtol: float) -> No
     if not bad.any():
         return
     rel = err / np.maximum(np.abs(numerical), atol)
-    worst = np.unravel_index(np.argmax(np.where(bad, rel, -1)), shape) if shape else ()
+    worst = tuple(int(k) for k in np.unravel_index(np.argmax(np.where(bad, rel, -1)), shape))
     raise GradcheckError(
         f"gradcheck: input {i} (shape {tuple(shape)}): gradient mismatch at element {worst}: "
         f"numerical {numerical[worst]:.6g}, analytic {analytic[worst]:.6g}; "

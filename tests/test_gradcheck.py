@@ -57,3 +57,16 @@ def test_inputs_are_restored_after_perturbation():
     before = x.numpy().copy()
     mg.gradcheck(lambda x: x.exp(), [x])
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_works_on_non_contiguous_inputs():
+    """A transposed input: perturbing a flattened copy would give zero numerical gradients."""
+    x = mg.tensor(np.random.default_rng(0).standard_normal((3, 4)).T, requires_grad=True)
+    assert not x.numpy().flags["C_CONTIGUOUS"]
+    assert mg.gradcheck(lambda x: (x * x).sum(), [x])
+
+
+def test_element_index_is_printed_as_plain_ints():
+    x = mg.tensor([[0.3, 1.2]], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match=r"at element \(0, \d\)"):
+        mg.gradcheck(lambda x: WrongSin.apply(x), [x])
