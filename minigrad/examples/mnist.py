@@ -63,36 +63,43 @@ def _positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m minigrad.examples.mnist",
-        description="Train an MLP or a CNN on MNIST digits with minigrad; report accuracy and "
-                    "per-class metrics, and plot learning curves, the confusion matrix and "
-                    "misclassified digits.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train an MLP or a CNN on MNIST digits with minigrad; report accuracy and\n"
+                    "per-class metrics, and plot learning curves, the confusion matrix and\n"
+                    "misclassified digits (written to --out).",
+        epilog="examples:\n"
+               "  python -m minigrad.examples.mnist\n"
+               "  python -m minigrad.examples.mnist --limit 500 --epochs 2 --no-plots\n"
+               "  python -m minigrad.examples.mnist --model cnn --epochs 5 --save cnn.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                        help="mlp: 784-128-10 with ReLU and dropout; cnn: two conv+pool blocks")
-    parser.add_argument("--epochs", type=_positive_int, default=20, help="passes over the data")
+                        help="mlp: 784-128-10, ReLU, dropout 0.2; cnn: two conv+ReLU+max-pool "
+                             "blocks, then 1600-128-10 (default: %(default)s)")
+    parser.add_argument("--epochs", type=_positive_int, default=20,
+                        help="passes over the training data (default: %(default)s)")
     parser.add_argument("--batch-size", type=_positive_int, default=64,
-                        help="training mini-batch size")
+                        help="training mini-batch size (default: %(default)s)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
-                        help="momentum = SGD with momentum 0.9 (Nesterov)")
+                        help="momentum = SGD with Nesterov momentum 0.9; adamw uses weight "
+                             "decay 0.01 (default: %(default)s)")
     parser.add_argument("--lr", type=_positive_float, default=None,
-                        help="learning rate (default per optimizer: "
+                        help="learning rate (default depends on the optimizer: "
                              + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--seed", type=int, default=0,
-                        help="seeds initialisation, dropout and shuffling")
+                        help="seeds initialisation, dropout and shuffling (default: %(default)s)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                        help="cuda needs an NVIDIA GPU and CuPy")
-    parser.add_argument("--data-dir", default=None,
-                        help="MNIST cache directory (default $MINIGRAD_DATA or ~/.cache/minigrad)")
+                        help="cuda needs an NVIDIA GPU and CuPy (default: %(default)s)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="MNIST cache directory (default: $MINIGRAD_DATA or ~/.cache/minigrad)")
     parser.add_argument("--offline", action="store_true",
                         help="do not try to download MNIST; use the cache or the embedded subset")
     parser.add_argument("--limit", type=_positive_int, default=None, metavar="N",
                         help="use only the first N training and N test digits (quick runs)")
     parser.add_argument("--out", default="runs/mnist", metavar="DIR",
-                        help="directory for the plots and metrics.json")
-    parser.add_argument("--no-plots", action="store_true", help="skip the plots")
+                        help="directory for the plots and metrics.json (default: %(default)s)")
+    parser.add_argument("--no-plots", action="store_true", help="do not draw the plots")
     parser.add_argument("--save", default=None, metavar="PATH",
-                        help="save the trained model's state_dict with minigrad.save")
+                        help="save the trained model's state_dict there with minigrad.save")
     return parser
 
 
