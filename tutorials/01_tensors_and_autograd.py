@@ -291,36 +291,36 @@ save_figure(fig, "01_broadcast_gradients")
 # %% [markdown]
 # ## Exercises
 #
-# 1. Compute $\frac{d}{dx}\,\sigma(x)$ at $x = 0.3$ with minigrad (`x.sigmoid()`)
-#    and check it against the formula $\sigma(x)(1-\sigma(x))$.
+# **Exercise 1.** Compute $\frac{d}{dx}\,\sigma(x)$ at $x = 0.3$ with minigrad (`x.sigmoid()`)
+# and check it against the formula $\sigma(x)(1-\sigma(x))$.
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     Use a float64 tensor with `requires_grad=True`, call `.backward()` on the
-#     output, and compare `x.grad.item()` with `s * (1 - s)` where
-#     `s = 1 / (1 + np.exp(-0.3))`.
+# Use a float64 tensor with `requires_grad=True`, call `.backward()` on the
+# output, and compare `x.grad.item()` with `s * (1 - s)` where
+# `s = 1 / (1 + np.exp(-0.3))`.
 #
-#     </details>
+# </details>
 #
-# 2. Draw the graph of `(a * b + a).exp()` with `draw_graph`. Which tensor
-#    receives two gradient contributions during backward?
+# **Exercise 2.** Draw the graph of `(a * b + a).exp()` with `draw_graph`. Which tensor
+# receives two gradient contributions during backward?
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     `a` is consumed twice, by the `Mul` and by the `Add`: two arrows leave it.
-#     Draw **before** calling `backward()`: backward frees the graph.
+# `a` is consumed twice, by the `Mul` and by the `Add`: two arrows leave it.
+# Draw **before** calling `backward()`: backward frees the graph.
 #
-#     </details>
+# </details>
 #
-# 3. What shape does `unbroadcast` produce for a gradient of shape `(5, 3, 4)`
-#    and an input of shape `(3, 1)`? Check with `mg.unbroadcast(np.ones((5, 3, 4)), (3, 1))`.
+# **Exercise 3.** What shape does `unbroadcast` produce for a gradient of shape `(5, 3, 4)`
+# and an input of shape `(3, 1)`? Check with `mg.unbroadcast(np.ones((5, 3, 4)), (3, 1))`.
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     The leading axis of size 5 is summed away, and so is the last axis
-#     (size 1 in the input): every element of the result is $5 \cdot 4 = 20$.
+# The leading axis of size 5 is summed away, and so is the last axis
+# (size 1 in the input): every element of the result is $5 \cdot 4 = 20$.
 #
-#     </details>
+# </details>
 
 # %% [markdown]
 # ## What this chapter showed (checked when it runs)

@@ -177,33 +177,33 @@ save_figure(fig, "02_plane")
 #
 # ## Exercises
 #
-# 1. Try learning rates 0.01, 0.5 and 1.1 for the line. Which one diverges, and why?
+# **Exercise 1.** Try learning rates 0.01, 0.5 and 1.1 for the line. Which one diverges, and why?
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     On a quadratic, gradient descent converges only when $\eta < 2/\lambda_{\max}$,
-#     where $\lambda_{\max}$ is the largest eigenvalue of the Hessian
-#     $\frac{2}{N}A^\top A$. Compute it with `np.linalg.eigvalsh`.
+# On a quadratic, gradient descent converges only when $\eta < 2/\lambda_{\max}$,
+# where $\lambda_{\max}$ is the largest eigenvalue of the Hessian
+# $\frac{2}{N}A^\top A$. Compute it with `np.linalg.eigvalsh`.
 #
-#     </details>
+# </details>
 #
-# 2. Multiply $x$ by 10 (without changing the learning rate). What happens, and
-#    how does standardising the features ($x \to (x-\mu)/\sigma$) fix it?
+# **Exercise 2.** Multiply $x$ by 10 (without changing the learning rate). What happens, and
+# how does standardising the features ($x \to (x-\mu)/\sigma$) fix it?
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     Scaling $x$ by 10 scales the curvature along $w$ by 100.
+# Scaling $x$ by 10 scales the curvature along $w$ by 100.
 #
-#     </details>
+# </details>
 #
-# 3. Replace the hand-written update by `minigrad.optim.SGD([w, b], lr=0.1)`
-#    with `optimizer.step()` and `optimizer.zero_grad()`: the results must be identical.
+# **Exercise 3.** Replace the hand-written update by `minigrad.optim.SGD([w, b], lr=0.1)`
+# with `optimizer.step()` and `optimizer.zero_grad()`: the results must be identical.
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     `fit` creates `w` and `b` itself: build the optimizer right after them.
+# `fit` creates `w` and `b` itself: build the optimizer right after them.
 #
-#     </details>
+# </details>
 
 # %% [markdown]
 # ## What this chapter showed (checked when it runs)

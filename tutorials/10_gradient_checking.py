@@ -263,33 +263,33 @@ else:  # a student install without the dev tools
 #
 # ## Exercises
 #
-# 1. Write `Cube` correctly and check it with `gradcheck`.
+# **Exercise 1.** Write `Cube` correctly and check it with `gradcheck`.
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     `return g * 3 * self.x**2`. Then `mg.gradcheck(Cube.apply, [x])` with a float64 `x`.
+# `return g * 3 * self.x**2`. Then `mg.gradcheck(Cube.apply, [x])` with a float64 `x`.
 #
-#     </details>
+# </details>
 #
-# 2. Write a two-input op `Hypot` ($\sqrt{a^2+b^2}$) whose inputs broadcast, and check it
-#    with `a` of shape `(3, 1)` and `b` of shape `(4,)`.
+# **Exercise 2.** Write a two-input op `Hypot` ($\sqrt{a^2+b^2}$) whose inputs broadcast, and check it
+# with `a` of shape `(3, 1)` and `b` of shape `(4,)`.
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     Set `broadcasts = True` and return `(g * a / y, g * b / y)` in the broadcast
-#     shape: the engine sums them back to each input's shape (chapter 1).
+# Set `broadcasts = True` and return `(g * a / y, g * b / y)` in the broadcast
+# shape: the engine sums them back to each input's shape (chapter 1).
 #
-#     </details>
+# </details>
 #
-# 3. Why does `gradcheck` on `relu` fail for an input of exactly 0, and why is that
-#    not a bug in `relu`?
+# **Exercise 3.** Why does `gradcheck` on `relu` fail for an input of exactly 0, and why is that
+# not a bug in `relu`?
 #
-#     <details markdown="1"><summary>Hint</summary>
+# <details markdown="1"><summary>Hint</summary>
 #
-#     relu has no derivative at 0: the central difference gives $\frac12$, the
-#     backward uses the subgradient 0. Test away from kinks.
+# relu has no derivative at 0: the central difference gives $\frac12$, the
+# backward uses the subgradient 0. Test away from kinks.
 #
-#     </details>
+# </details>
 
 # %% [markdown]
 # ## What this chapter showed (checked when it runs)

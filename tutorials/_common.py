@@ -49,7 +49,7 @@ def save_figure(fig, name: str) -> Path:
     """Save ``fig`` as ``<figures>/<name>.png`` (temp file + rename: never half-written)."""
     FIGURES.mkdir(parents=True, exist_ok=True)
     path = FIGURES / f"{name}.png"
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=FIGURES)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".png", dir=FIGURES)  # hidden until renamed
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
