@@ -38,6 +38,7 @@ GRU (Cho et al., 2014), PyTorch's equations, gates stacked (r, z, n)::
 
 from __future__ import annotations
 
+import functools
 import math
 
 from minigrad.backend import get_array_module
@@ -62,14 +63,16 @@ def _sigmoid(x):
 def lstm_gates(pre, c_prev):
     """From the gates' pre-activations (N, 4H) and c_{t-1}: (activations, c_t, tanh c_t, h_t).
 
-    ``activations`` holds [i, f, g, o] side by side, (N, 4H).
+    ``activations`` holds [i, f, g, o] side by side, (N, 4H). All four
+    nonlinearities are one ``tanh`` over the whole block, because
+    σ(x) = (1 + tanh(x/2)) / 2: with a = 1/2 for the σ gates and a = 1 for g,
+    act = a · tanh(a · pre) + b, b = 1/2 for σ and 0 for g (no overflow for any x).
     """
     xp = get_array_module(pre)
-    hidden = c_prev.shape[-1]
-    act = xp.empty_like(pre)
-    act[:, : 2 * hidden] = _sigmoid(pre[:, : 2 * hidden])  # i, f
-    act[:, 2 * hidden : 3 * hidden] = xp.tanh(pre[:, 2 * hidden : 3 * hidden])  # g
-    act[:, 3 * hidden :] = _sigmoid(pre[:, 3 * hidden :])  # o
+    a, b = _gate_affine(xp, c_prev.shape[-1], pre.dtype)
+    act = xp.tanh(pre * a)
+    act *= a
+    act += b
     i, f, g, o = _split4(act)
     c = f * c_prev + i * g
     tanh_c = xp.tanh(c)
@@ -81,7 +84,8 @@ def lstm_gates_backward(act, c_prev, tanh_c, dh, dc):
 
     dc_t gets h_t's share through tanh:  dc += dh ⊙ o ⊙ (1 - tanh² c_t); then
     di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  do = dh ⊙ tanh c_t,
-    each times its nonlinearity's derivative (σ' = σ(1 - σ), tanh' = 1 - tanh²),
+    each times its nonlinearity's derivative, σ' = σ(1 - σ) and tanh' = 1 - tanh²,
+    both equal to a² - (act - b)² with the a, b of :func:`lstm_gates`;
     and dc_{t-1} = dc ⊙ f.
     """
     xp = get_array_module(act)
@@ -89,11 +93,24 @@ def lstm_gates_backward(act, c_prev, tanh_c, dh, dc):
     dc = dc + dh * o * (1 - tanh_c * tanh_c)
     d_pre = xp.empty_like(act)
     di, df, dg, do = _split4(d_pre)
-    di[...] = dc * g * i * (1 - i)
-    df[...] = dc * c_prev * f * (1 - f)
-    dg[...] = dc * i * (1 - g * g)
-    do[...] = dh * tanh_c * o * (1 - o)
+    xp.multiply(dc, g, out=di)
+    xp.multiply(dc, c_prev, out=df)
+    xp.multiply(dc, i, out=dg)
+    xp.multiply(dh, tanh_c, out=do)
+    a, b = _gate_affine(xp, c_prev.shape[-1], act.dtype)
+    centered = act - b
+    d_pre *= a * a - centered * centered
     return d_pre, dc * f
+
+
+@functools.lru_cache(maxsize=32)
+def _gate_affine(xp, hidden: int, dtype):
+    """(a, b) per gate column, [i, f, g, o] = [σ, σ, tanh, σ]: a = 1/2, 1/2, 1, 1/2; b = 1/2, 1/2, 0, 1/2."""
+    a = xp.full(4 * hidden, 0.5, dtype=dtype)
+    a[2 * hidden : 3 * hidden] = 1
+    b = xp.full(4 * hidden, 0.5, dtype=dtype)
+    b[2 * hidden : 3 * hidden] = 0
+    return a, b
 
 
 def _split4(a):
@@ -345,12 +362,12 @@ class _RNNBase(Module):
     def _projection(self, x, suffix, extra_bias: bool):
         """x W_ihᵀ + b_ih (+ b_hh, when it can be folded in) for all time steps: one matmul."""
         weight = getattr(self, "weight_ih" + suffix)
-        if not self.bias:
-            return F.linear(x, weight)
-        bias = getattr(self, "bias_ih" + suffix)
-        if extra_bias:
+        bias = getattr(self, "bias_ih" + suffix) if self.bias else None
+        if self.bias and extra_bias:
             bias = bias + getattr(self, "bias_hh" + suffix)
-        return F.linear(x, weight, bias)
+        # (T·N, in) rows: one GEMM; a 3-D operand would make NumPy loop over T small GEMMs
+        rows = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
+        return rows.reshape(x.shape[0], x.shape[1], -1)
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "

@@ -1,0 +1,233 @@
+"""Training-step throughput of the CNN, LSTM and Transformer layers (samples/s, float32, 2 threads).
+
+    python benchmarks/layers.py                      # all three workloads
+    python benchmarks/layers.py lstm --profile       # one workload, plus a cProfile of it
+
+Where PyTorch is importable the same workload runs in PyTorch (CPU) too and the
+ratio minigrad / PyTorch is printed (target: >= 0.5). torch is never a
+dependency of minigrad: run this file from a separate venv that has torch, e.g.
+
+    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch numpy
+    PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/layers.py
+
+Workloads (one step = forward, loss, backward, optimizer update):
+  cnn          Conv2d(1,32,3)+ReLU+MaxPool2d(2) -> Conv2d(32,64,3)+ReLU+MaxPool2d(2) -> Flatten
+               -> Linear(1600,128)+ReLU -> Linear(128,10); 1x28x28 input, batch 64, Adam
+  lstm         Embedding(5000,64) -> LSTM(64,128, 2 layers, batch_first) -> last hidden
+               -> Linear(128,4); sequence 64, batch 32, Adam
+  transformer  decoder-only character model, vocab 96, d_model 128, 4 heads, 2 blocks,
+               MLP 512, causal, sequence 64, batch 32, AdamW
+
+Prints figures and asserts nothing (timings on shared machines are noisy).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "2")  # must happen before NumPy loads its BLAS
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+import minigrad.nn.functional as F  # noqa: E402
+from minigrad import nn, optim  # noqa: E402
+
+try:
+    import torch
+    import torch.nn as tnn
+
+    torch.set_num_threads(2)
+except ImportError:  # the normal case: minigrad's venv has no torch
+    torch = None
+
+THREADS = 2
+
+
+# ============================================================================ workloads
+
+
+def cnn_batch(rng):
+    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    return x, y
+
+
+def lstm_batch(rng):
+    return rng.integers(0, 5000, (32, 64)), rng.integers(0, 4, 32)
+
+
+def transformer_batch(rng):
+    tokens = rng.integers(0, 96, (32, 65))
+    return tokens[:, :-1], tokens[:, 1:]
+
+
+class MiniCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1, self.fc2 = nn.Linear(1600, 128), nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class MiniLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5000, 64)
+        self.lstm = nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(128, 4)
+
+    def forward(self, idx):
+        _, (h, _) = self.lstm(self.emb(idx))
+        return self.fc(h[-1])
+
+
+def minigrad_step(workload):
+    """(step function, batch size) for minigrad."""
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+    if workload == "cnn":
+        model, (x, y) = MiniCNN(), cnn_batch(rng)
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+        inputs, loss_of = mg.tensor(x), lambda out: F.cross_entropy(out, y)
+    elif workload == "lstm":
+        model, (x, y) = MiniLSTM(), lstm_batch(rng)
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+        inputs, loss_of = mg.tensor(x), lambda out: F.cross_entropy(out, y)
+    else:
+        model = nn.TransformerLM(96, 128, 4, 2, 512, max_len=64, dropout=0.0)
+        x, y = transformer_batch(rng)
+        opt = optim.AdamW(model.parameters(), lr=3e-4)
+        inputs = mg.tensor(x)
+        loss_of = lambda out: F.cross_entropy(out.reshape(-1, 96), y.reshape(-1))  # noqa: E731
+
+    def step():
+        opt.zero_grad()
+        loss = loss_of(model(inputs))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step, x.shape[0]
+
+
+def torch_step(workload):
+    """The same workload in PyTorch (CPU, float32)."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    if workload == "cnn":
+        model = tnn.Sequential(
+            tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2),
+            tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+            tnn.Linear(1600, 128), tnn.ReLU(), tnn.Linear(128, 10))
+        x, y = cnn_batch(rng)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        forward = model
+    elif workload == "lstm":
+        emb, lstm, fc = tnn.Embedding(5000, 64), tnn.LSTM(64, 128, 2, batch_first=True), \
+            tnn.Linear(128, 4)
+        params = list(emb.parameters()) + list(lstm.parameters()) + list(fc.parameters())
+        x, y = lstm_batch(rng)
+        opt = torch.optim.Adam(params, lr=1e-3)
+        forward = lambda idx: fc(lstm(emb(idx))[1][0][-1])  # noqa: E731
+    else:
+        x, y = transformer_batch(rng)
+        model = _TorchLM()
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        forward = model
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = tnn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        out = forward(xt)
+        loss = loss_fn(out.reshape(-1, out.shape[-1]), yt.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step, x.shape[0]
+
+
+if torch is not None:
+
+    class _TorchBlock(tnn.Module):
+        def __init__(self, d=128, heads=4, ff=512):
+            super().__init__()
+            self.ln1, self.ln2 = tnn.LayerNorm(d), tnn.LayerNorm(d)
+            self.attn = tnn.MultiheadAttention(d, heads, batch_first=True)
+            self.fc1, self.fc2 = tnn.Linear(d, ff), tnn.Linear(ff, d)
+
+        def forward(self, x):
+            h = self.ln1(x)
+            mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).triu(1)
+            x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False, is_causal=True)[0]
+            return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+
+    class _TorchLM(tnn.Module):
+        def __init__(self, vocab=96, d=128, max_len=64):
+            super().__init__()
+            self.tok, self.pos = tnn.Embedding(vocab, d), tnn.Embedding(max_len, d)
+            self.blocks = tnn.Sequential(_TorchBlock(), _TorchBlock())
+            self.ln_f, self.head = tnn.LayerNorm(d), tnn.Linear(d, vocab, bias=False)
+
+        def forward(self, idx):
+            h = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
+            return self.head(self.ln_f(self.blocks(h)))
+
+
+# ============================================================================ timing
+
+
+def throughput(step, batch, steps=8, warmup=2, repeat=3) -> float:
+    """Best samples/s over ``repeat`` runs of ``steps`` training steps (after warm-up)."""
+    for _ in range(warmup):
+        step()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        best = min(best, (time.perf_counter() - start) / steps)
+    return batch / best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", help="cnn, lstm and/or transformer (default: all)")
+    parser.add_argument("--profile", action="store_true", help="cProfile minigrad's steps")
+    args = parser.parse_args()
+    known = ["cnn", "lstm", "transformer"]
+    if any(w not in known for w in args.workloads):
+        parser.error(f"workloads must be among {known}, got {args.workloads}")
+    args.workloads = args.workloads or known
+    print(f"threads: {THREADS}, numpy {np.__version__}"
+          + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
+    for workload in args.workloads:
+        step, batch = minigrad_step(workload)
+        mine = throughput(step, batch)
+        line = f"{workload:12s} minigrad {mine:8.0f} samples/s ({batch / mine * 1e3:6.1f} ms/step)"
+        if torch is not None:
+            theirs = throughput(*torch_step(workload))
+            line += (f" | torch {theirs:8.0f} samples/s ({batch / theirs * 1e3:6.1f} ms/step)"
+                     f" | ratio {mine / theirs:.2f}x")
+        print(line, flush=True)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(lambda: [step() for _ in range(5)])  # noqa: B023
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
