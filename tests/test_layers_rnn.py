@@ -1,0 +1,246 @@
+"""LSTMCell, LSTM, GRU and Embedding: loop references of the documented equations, gradchecks."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+import minigrad.nn.functional as F
+from minigrad import nn
+
+pytestmark = pytest.mark.lstm
+
+
+def t64(array, requires_grad=True):
+    return minigrad.tensor(np.ascontiguousarray(array, dtype=np.float64),
+                           requires_grad=requires_grad)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def params_of(module, suffix):
+    names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    return [getattr(module, name + suffix).numpy() for name in names]
+
+
+def lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """PyTorch's documented LSTM equations, one gate at a time."""
+    z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    i, f, g, o = np.split(z, 4, axis=-1)
+    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    c = f * c + i * g
+    return o * np.tanh(c), c
+
+
+def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    xr, xz, xn = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
+    hr, hz, hn = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
+    r, z = sigmoid(xr + hr), sigmoid(xz + hz)
+    n = np.tanh(xn + r * hn)
+    return (1 - z) * n + z * h
+
+
+def reference_rnn(module, x, states, step):
+    """Loop over layers, directions and time steps. x is (T, N, I); states a list of arrays."""
+    d = module.num_directions
+    finals = [[] for _ in states]
+    for layer in range(module.num_layers):
+        outputs = []
+        for direction in range(d):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            state = [s[layer * d + direction] for s in states]
+            out = np.zeros((x.shape[0], x.shape[1], module.hidden_size))
+            times = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
+            for t in times:
+                state = step(x[t], *state, *params_of(module, suffix))
+                state = state if isinstance(state, tuple) else (state,)
+                out[t] = state[0]
+            outputs.append(out)
+            for acc, s in zip(finals, state):
+                acc.append(s)
+        x = np.concatenate(outputs, axis=-1)
+    return x, [np.stack(f) for f in finals]
+
+
+LSTM_CASES = [  # num_layers, bidirectional, batch_first, with initial state
+    (1, False, False, False),
+    (1, False, True, True),
+    (2, False, True, False),
+    (2, True, False, True),
+    (2, True, True, True),
+]
+
+
+@pytest.mark.parametrize("layers,bidirectional,batch_first,with_state", LSTM_CASES)
+def test_lstm_matches_loop_reference(rng, layers, bidirectional, batch_first, with_state):
+    lstm = nn.LSTM(3, 4, num_layers=layers, bidirectional=bidirectional,
+                   batch_first=batch_first).double()
+    d = 2 if bidirectional else 1
+    x = rng.standard_normal((5, 2, 3))
+    h0 = rng.standard_normal((layers * d, 2, 4)) if with_state else np.zeros((layers * d, 2, 4))
+    c0 = rng.standard_normal((layers * d, 2, 4)) if with_state else np.zeros((layers * d, 2, 4))
+    x_in = x.transpose(1, 0, 2) if batch_first else x
+    hx = (t64(h0, False), t64(c0, False)) if with_state else None
+    out, (h_n, c_n) = lstm(t64(x_in, False), hx)
+    ref_out, (ref_h, ref_c) = reference_rnn(lstm, x, [h0, c0], lstm_step)
+    if batch_first:
+        ref_out = ref_out.transpose(1, 0, 2)
+    assert out.shape == ref_out.shape and h_n.shape == (layers * d, 2, 4)
+    np.testing.assert_allclose(out.numpy(), ref_out, atol=1e-12)
+    np.testing.assert_allclose(h_n.numpy(), ref_h, atol=1e-12)
+    np.testing.assert_allclose(c_n.numpy(), ref_c, atol=1e-12)
+
+
+@pytest.mark.parametrize("layers,bidirectional,batch_first,with_state", LSTM_CASES)
+def test_lstm_gradcheck_inputs_and_states(rng, layers, bidirectional, batch_first, with_state):
+    lstm = nn.LSTM(2, 3, num_layers=layers, bidirectional=bidirectional,
+                   batch_first=batch_first).double()
+    d = 2 if bidirectional else 1
+    x = t64(rng.standard_normal((2, 4, 2) if batch_first else (4, 2, 2)))
+    h0, c0 = t64(rng.standard_normal((layers * d, 2, 3))), t64(rng.standard_normal((layers * d, 2, 3)))
+
+    def run(x, h0, c0):
+        out, (h_n, c_n) = lstm(x, (h0, c0) if with_state else None)
+        # mix all three outputs so each one's gradient is checked
+        return out.sum(dim=1) + h_n.sum() * 0.5 + (c_n * c_n).sum()
+
+    assert minigrad.gradcheck(run, [x, h0, c0])
+
+
+def test_lstm_gradcheck_parameters(rng):
+    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True).double()
+    x = t64(rng.standard_normal((3, 2, 2)), False)
+    params = list(lstm.parameters())
+    assert minigrad.gradcheck(lambda *ps: lstm(x)[0], params)
+
+
+def test_lstm_parameter_names_shapes_init():
+    lstm = nn.LSTM(5, 7, num_layers=2, bidirectional=True)
+    names = [name for name, _ in lstm.named_parameters()]
+    assert names[:8] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                         "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
+                         "bias_hh_l0_reverse"]
+    assert lstm.weight_ih_l0.shape == (28, 5) and lstm.weight_ih_l1.shape == (28, 14)
+    assert lstm.weight_hh_l1_reverse.shape == (28, 7) and lstm.bias_hh_l1.shape == (28,)
+    bound = 1 / math.sqrt(7)
+    assert all(np.abs(p.numpy()).max() <= bound for p in lstm.parameters())
+    assert len(list(nn.LSTM(5, 7, bias=False).parameters())) == 2
+
+
+def test_lstm_unbatched_input(rng):
+    lstm = nn.LSTM(3, 4).double()
+    x = rng.standard_normal((5, 3))
+    out, (h, c) = lstm(t64(x, False))
+    batched, (hb, cb) = lstm(t64(x[:, None], False))
+    assert out.shape == (5, 4) and h.shape == (1, 4)
+    np.testing.assert_allclose(out.numpy(), batched.numpy()[:, 0])
+
+
+def test_lstm_dropout_between_layers_only_in_training(rng):
+    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5).double()
+    x = t64(rng.standard_normal((5, 2, 3)), False)
+    lstm.eval()
+    a, b = lstm(x)[0].numpy(), lstm(x)[0].numpy()
+    np.testing.assert_array_equal(a, b)
+    lstm.train()
+    assert not np.allclose(lstm(x)[0].numpy(), a)
+
+
+def test_lstm_cell_matches_equations_and_gradcheck(rng):
+    cell = nn.LSTMCell(3, 4).double()
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    h1, c1 = cell(t64(x, False), (t64(h, False), t64(c, False)))
+    ref_h, ref_c = lstm_step(x, h, c, cell.weight_ih.numpy(), cell.weight_hh.numpy(),
+                             cell.bias_ih.numpy(), cell.bias_hh.numpy())
+    np.testing.assert_allclose(h1.numpy(), ref_h, atol=1e-12)
+    np.testing.assert_allclose(c1.numpy(), ref_c, atol=1e-12)
+    xs, hs, cs = t64(x), t64(h), t64(c)
+    assert minigrad.gradcheck(lambda x, h, c: cell(x, (h, c))[0] * cell(x, (h, c))[1],
+                              [xs, hs, cs])
+    assert minigrad.gradcheck(lambda *ps: cell(xs)[1], list(cell.parameters()))
+    assert cell(minigrad.randn(3, dtype=minigrad.float64))[0].shape == (4,)
+
+
+def test_gru_matches_loop_reference_and_gradcheck(rng):
+    gru = nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True).double()
+    x = rng.standard_normal((5, 2, 3))
+    h0 = rng.standard_normal((4, 2, 4))
+    out, h_n = gru(t64(x.transpose(1, 0, 2), False), t64(h0, False))
+    ref_out, (ref_h,) = reference_rnn(gru, x, [h0], gru_step)
+    np.testing.assert_allclose(out.numpy(), ref_out.transpose(1, 0, 2), atol=1e-12)
+    np.testing.assert_allclose(h_n.numpy(), ref_h, atol=1e-12)
+    small = nn.GRU(2, 3, num_layers=2, bidirectional=True).double()
+    xs, hs = t64(rng.standard_normal((3, 2, 2))), t64(rng.standard_normal((4, 2, 3)))
+    assert minigrad.gradcheck(lambda x, h: small(x, h)[0].sum(dim=0) + small(x, h)[1].sum(),
+                              [xs, hs])
+    assert minigrad.gradcheck(lambda *ps: small(xs)[1], list(small.parameters()))
+
+
+def test_rnn_errors():
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match=r"LSTM: expected input \(seq, batch, 3\).*got shape \(5, 2, 4\)"):
+        lstm(minigrad.randn(5, 2, 4))
+    with pytest.raises(ValueError, match=r"LSTM: expected h_0 of shape \(2, 2, 4\), got \(1, 2, 4\)"):
+        lstm(minigrad.randn(5, 2, 3), (minigrad.zeros(1, 2, 4), minigrad.zeros(2, 2, 4)))
+    with pytest.raises(ValueError, match=r"LSTMCell: expected input \(N, 3\)"):
+        nn.LSTMCell(3, 4)(minigrad.randn(2, 5))
+
+
+# ----------------------------------------------------------------------------- Embedding
+
+
+def test_embedding_forward_and_repeated_indices_accumulate(rng):
+    emb = nn.Embedding(6, 3).double()
+    idx = np.array([[1, 4, 1], [1, 0, 5]])
+    out = emb(minigrad.tensor(idx))
+    np.testing.assert_array_equal(out.numpy(), emb.weight.numpy()[idx])
+    g = rng.standard_normal((2, 3, 3))
+    out.backward(g)
+    expected = np.zeros((6, 3))
+    np.add.at(expected, idx.ravel(), g.reshape(-1, 3))
+    np.testing.assert_allclose(emb.weight.grad.numpy(), expected, atol=1e-12)
+    assert np.allclose(emb.weight.grad.numpy()[1], g[0, 0] + g[0, 2] + g[1, 0])
+
+
+def test_embedding_padding_idx_gets_no_gradient_and_starts_at_zero():
+    emb = nn.Embedding(5, 4, padding_idx=2)
+    np.testing.assert_array_equal(emb.weight.numpy()[2], 0)
+    assert np.abs(emb.weight.numpy()[[0, 1, 3, 4]]).min() > 0  # N(0, 1) elsewhere
+    emb(minigrad.tensor([[2, 2, 1]])).sum().backward()
+    np.testing.assert_array_equal(emb.weight.grad.numpy()[2], 0)
+    np.testing.assert_array_equal(emb.weight.grad.numpy()[1], 1)
+    assert nn.Embedding(5, 4, padding_idx=-1).padding_idx == 4
+
+
+def test_embedding_gradcheck(rng):
+    w = t64(rng.standard_normal((5, 3)))
+    idx = np.array([[0, 3, 3], [4, 0, 1]])
+    assert minigrad.gradcheck(lambda w: F.embedding(idx, w) ** 2, [w])
+
+
+def test_embedding_errors():
+    emb = nn.Embedding(5, 3)
+    with pytest.raises(TypeError, match=r"Embedding: expected integer indices, got dtype float32 with shape \(2,\)"):
+        emb(minigrad.tensor([1.0, 2.0]))
+    with pytest.raises(IndexError, match=r"indices must be in \[0, 5\) .*got values in \[0, 7\]"):
+        emb(minigrad.tensor([0, 7]))
+
+
+def test_embedding_lstm_classifier_trains():
+    emb, lstm, fc = nn.Embedding(10, 8), nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 2)
+    idx = minigrad.randint(0, 10, (16, 6))
+    y = (idx.numpy()[:, 0] < 5).astype(np.int64)  # label = the first token's half
+    params = list(emb.parameters()) + list(lstm.parameters()) + list(fc.parameters())
+    opt = minigrad.optim.Adam(params, lr=0.03)
+    losses = []
+    for _ in range(40):
+        opt.zero_grad()
+        _, (h, _) = lstm(emb(idx))
+        loss = F.cross_entropy(fc(h[-1]), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
