@@ -174,6 +174,7 @@ def require_triton(kernel: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
+# --8<-- [start:Kernel]
 class Kernel:
     """A Triton kernel whose ``triton.jit`` object is built on first use.
 
@@ -219,6 +220,7 @@ class Kernel:
 
     def __repr__(self):
         return f"<minigrad kernel {self.fn.__name__}>"
+# --8<-- [end:Kernel]
 
 
 def jit(fn):
@@ -322,6 +324,7 @@ def elem_strides(x):
     return tuple(s // raw.itemsize for s in raw.strides)
 
 
+# --8<-- [start:HostArg]
 class HostArg:
     """A NumPy array dressed as the torch-like tensor the interpreter expects."""
 
@@ -361,6 +364,7 @@ class HostArg:
         if other.data_ptr() != self.data_ptr():  # same buffer: nothing to do
             np.copyto(self.array, other.array)
         return self
+# --8<-- [end:HostArg]
 
 
 class DeviceArg:
@@ -402,6 +406,7 @@ def _describe(x):
     return repr(x)
 
 
+# --8<-- [start:launch]
 def launch(kernel: Kernel, grid, args, config: dict, label: str | None = None):
     """Launch ``kernel[grid](*args, **config)``, converting arrays to pointers.
 
@@ -433,6 +438,7 @@ def launch(kernel: Kernel, grid, args, config: dict, label: str | None = None):
         f"config={config}{timing}",
         file=sys.stderr,
     )
+# --8<-- [end:launch]
 
 
 def shape_bucket(*dims) -> tuple:

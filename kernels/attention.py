@@ -107,6 +107,7 @@ LOG2E = 1.4426950408889634  # log2(e): e^x == 2^(x * log2 e)
 # --------------------------------------------------------------------------------------
 
 
+# --8<-- [start:attn_fwd_kernel]
 @jit
 def attn_fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, S_Q, S_K, sm_scale,
                     HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr,
@@ -165,6 +166,7 @@ def attn_fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, S_Q, S_K, sm_scale,
     tl.store(lse_ptr + bh * S_Q + offs_m, lse, mask=row_ok)
     tl.store(o_ptr + offs_m[:, None] * HEAD_DIM + offs_d[None, :], acc.to(o_ptr.dtype.element_ty),
              mask=row_ok[:, None] & d_ok[None, :])
+# --8<-- [end:attn_fwd_kernel]
 
 
 # --------------------------------------------------------------------------------------
@@ -172,6 +174,7 @@ def attn_fwd_kernel(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr, S_Q, S_K, sm_scale,
 # --------------------------------------------------------------------------------------
 
 
+# --8<-- [start:attn_bwd_preprocess_kernel]
 @jit
 def attn_bwd_preprocess_kernel(o_ptr, do_ptr, delta_ptr, S_Q,
                                HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr,
@@ -185,8 +188,10 @@ def attn_bwd_preprocess_kernel(o_ptr, do_ptr, delta_ptr, S_Q,
     o = tl.load(o_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     do = tl.load(do_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     tl.store(delta_ptr + bh * S_Q + offs_m, tl.sum(o * do, axis=1), mask=offs_m < S_Q)
+# --8<-- [end:attn_bwd_preprocess_kernel]
 
 
+# --8<-- [start:attn_bwd_dkdv_kernel]
 @jit
 def attn_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr,
                          S_Q, S_K, sm_scale,
@@ -252,8 +257,10 @@ def attn_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr
     out = offs_n[:, None] * HEAD_DIM + offs_d[None, :]
     tl.store(dk_ptr + out, dk.to(dk_ptr.dtype.element_ty), mask=kv_mask)
     tl.store(dv_ptr + out, dv.to(dv_ptr.dtype.element_ty), mask=kv_mask)
+# --8<-- [end:attn_bwd_dkdv_kernel]
 
 
+# --8<-- [start:attn_bwd_dq_kernel]
 @jit
 def attn_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
                        S_Q, S_K, sm_scale,
@@ -307,6 +314,7 @@ def attn_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
     dq = dq * sm_scale
     tl.store(dq_ptr + offs_m[:, None] * HEAD_DIM + offs_d[None, :],
              dq.to(dq_ptr.dtype.element_ty), mask=q_mask)
+# --8<-- [end:attn_bwd_dq_kernel]
 
 
 # --------------------------------------------------------------------------------------
@@ -393,6 +401,7 @@ def _common_constexprs(D, dt, causal):
             "UPCAST": dt == "bfloat16" and interpret_mode()}
 
 
+# --8<-- [start:attention]
 def attention(q, k, v, causal=False, scale=None, return_lse=False):
     """``softmax(scale * q @ k^T [+ causal mask]) @ v`` without materialising S x S.
 
@@ -420,6 +429,7 @@ def attention(q, k, v, causal=False, scale=None, return_lse=False):
                             FWD_CONFIGS[config_family(dt)], run, on_gpu=is_cupy(q))
         run(cfg)
     return (o, lse) if return_lse else o
+# --8<-- [end:attention]
 
 
 def attention_backward(q, k, v, o, lse, do, causal=False, scale=None):

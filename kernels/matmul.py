@@ -93,6 +93,7 @@ ACTIVATIONS = (None, "relu", "gelu")
 SUPPORTED = ("float16", "bfloat16", "float32")
 
 
+# --8<-- [start:matmul_kernel]
 @jit
 def matmul_kernel(
     a_ptr, b_ptr, c_ptr, bias_ptr,
@@ -152,6 +153,7 @@ def matmul_kernel(
         acc = acc / (1.0 + tl.exp(tl.minimum(-2.0 * u, 80.0)))
     c_ptrs = c_ptr + batch * stride_cb + rows[:, None] * stride_cm + cols[None, :] * stride_cn
     tl.store(c_ptrs, acc.to(c_ptr.dtype.element_ty), mask=(rows[:, None] < M) & (cols[None, :] < N))
+# --8<-- [end:matmul_kernel]
 
 
 # --------------------------------------------------------------------------------------
@@ -200,6 +202,7 @@ def _batch_view(x):
     return x3, x3.shape[0], elem_strides(x3)[0]
 
 
+# --8<-- [start:matmul]
 def matmul(a, b, bias=None, activation=None, input_precision=None):
     """``act(a @ b + bias)`` with a tiled Triton kernel.
 
@@ -266,6 +269,7 @@ def matmul(a, b, bias=None, activation=None, input_precision=None):
                         candidates, run, on_gpu=is_cupy(a))
     run(cfg)
     return c.reshape(*out_shape)
+# --8<-- [end:matmul]
 
 
 # --------------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ SUPPORTED = ("float16", "bfloat16", "float32")
 # --------------------------------------------------------------------------------------
 
 
+# --8<-- [start:softmax_fwd_kernel]
 @jit
 def softmax_fwd_kernel(x_ptr, y_ptr, n_cols, x_row_stride, y_row_stride,
                        BLOCK: tl.constexpr, LOG: tl.constexpr):
@@ -98,8 +99,10 @@ def softmax_fwd_kernel(x_ptr, y_ptr, n_cols, x_row_stride, y_row_stride,
     else:
         y = num / den
     tl.store(y_ptr + row * y_row_stride + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
+# --8<-- [end:softmax_fwd_kernel]
 
 
+# --8<-- [start:softmax_fwd_looped_kernel]
 @jit
 def softmax_fwd_looped_kernel(x_ptr, y_ptr, n_cols, x_row_stride, y_row_stride,
                               BLOCK: tl.constexpr, LOG: tl.constexpr):
@@ -132,8 +135,10 @@ def softmax_fwd_looped_kernel(x_ptr, y_ptr, n_cols, x_row_stride, y_row_stride,
         else:
             y = tl.exp(x - row_max) / den
         tl.store(y_row + start + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
+# --8<-- [end:softmax_fwd_looped_kernel]
 
 
+# --8<-- [start:softmax_bwd_kernel]
 @jit
 def softmax_bwd_kernel(y_ptr, dy_ptr, dx_ptr, n_cols, row_stride,
                        BLOCK: tl.constexpr, LOG: tl.constexpr):
@@ -149,6 +154,7 @@ def softmax_bwd_kernel(y_ptr, dy_ptr, dx_ptr, n_cols, row_stride,
     else:
         dx = y * (dy - tl.sum(dy * y, axis=0))
     tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+# --8<-- [end:softmax_bwd_kernel]
 
 
 @jit
@@ -222,6 +228,7 @@ def _configs(n_cols: int):
                   {"BLOCK": 4096, "num_warps": 16}]
 
 
+# --8<-- [start:forward]
 def _forward(x, log: bool):
     name = "log_softmax" if log else "softmax"
     require_triton(name)
@@ -240,6 +247,7 @@ def _forward(x, log: bool):
                         candidates, run, on_gpu=is_cupy(x2))
     run(cfg)
     return y2.reshape(*shape)
+# --8<-- [end:forward]
 
 
 def _backward(y, dy, log: bool):
