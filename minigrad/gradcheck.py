@@ -58,7 +58,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         fn: takes the ``inputs`` as positional arguments and returns a Tensor.
         inputs: Tensors (float64 where ``requires_grad=True``) and other arguments.
         eps: the finite-difference step ε.
-        atol, rtol: an element passes when |analytic - numerical| <= atol + rtol |numerical|.
+        atol: absolute tolerance: an element passes when
+            |analytic - numerical| <= atol + rtol |numerical|.
+        rtol: relative tolerance (see ``atol``).
         seed: seeds the random upstream gradient r.
 
     Returns True, or raises :class:`GradcheckError` naming the input, the element,
