@@ -27,7 +27,7 @@ from __future__ import annotations
 from minigrad.backend import get_array_module
 from minigrad.tensor import Function, Tensor
 
-__all__ = ["conv2d", "conv1d", "pair", "conv_output_size"]
+__all__ = ["conv2d", "conv1d"]
 
 
 def pair(value, name: str = "argument", op: str = "conv2d") -> tuple[int, int]:
@@ -45,28 +45,35 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def pad_hw(x, padding, value=0.0):
-    """Pad the last two axes of an (N, C, H, W) array (no copy when there is no padding)."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
+def channels_last(x, padding):
+    """(N, C, H, W) -> a C-contiguous, zero-padded (N, Hp, Wp, C) array.
+
+    In this layout every row of the im2col matrix is KH·KW runs of C contiguous
+    values, which copy far faster than runs of KW values; and a convolution's
+    own output (see :class:`Conv2d`) is already laid out so, so a conv that
+    follows a conv, a ReLU or a pooling layer needs no transposing copy.
+    """
     xp = get_array_module(x)
-    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    x = x.transpose(0, 2, 3, 1)
+    ph, pw = padding
+    if ph or pw:
+        return xp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    return xp.ascontiguousarray(x)
 
 
 def windows(x_pad, kernel, stride, dilation, out_hw):
-    """A strided view (N, OH, OW, C, KH, KW) of every patch of ``x_pad`` (N, C, Hp, Wp).
+    """A strided view (N, OH, OW, KH, KW, C) of every patch of ``x_pad`` (N, Hp, Wp, C).
 
-    Nothing is copied: element [n, i, j, c, p, q] *is* x_pad[n, c, i·s + p·d, j·s + q·d].
+    Nothing is copied: element [n, i, j, p, q, c] *is* x_pad[n, i·s + p·d, j·s + q·d, c].
     """
     xp = get_array_module(x_pad)
-    sn, sc, sh, sw = x_pad.strides
+    sn, sh, sw, sc = x_pad.strides
     (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
-    n, c = x_pad.shape[:2]
+    n, c = x_pad.shape[0], x_pad.shape[3]
     return xp.lib.stride_tricks.as_strided(
         x_pad,
-        shape=(n, oh, ow, c, kh, kw),
-        strides=(sn, sh * s_h, sw * s_w, sc, sh * d_h, sw * d_w),
+        shape=(n, oh, ow, kh, kw, c),
+        strides=(sn, sh * s_h, sw * s_w, sh * d_h, sw * d_w, sc),
         writeable=False,
     )
 
@@ -74,34 +81,27 @@ def windows(x_pad, kernel, stride, dilation, out_hw):
 def col2im(dwin, x_pad_shape, kernel, stride, dilation, out_hw):
     """The adjoint of :func:`windows`: add every patch entry of ``dwin`` back to its pixel.
 
-    ``dwin`` has the layout (N, OH, OW, C, KH, KW); returns an (N, C, Hp, Wp) array.
-    The result is built channels-last so each kernel offset adds one
-    (N, OH, OW, C) block with unit stride in C.
+    ``dwin`` has the layout (N, OH, OW, KH, KW, C); returns an (N, Hp, Wp, C) array.
+    Each kernel offset (p, q) adds one (N, OH, OW, C) block into a strided slice.
     """
     xp = get_array_module(dwin)
-    n, c, hp, wp = x_pad_shape
     (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
-    dx = xp.zeros((n, hp, wp, c), dtype=dwin.dtype)
+    dx = xp.zeros(x_pad_shape, dtype=dwin.dtype)
     for p in range(kh):
         rows = slice(p * d_h, p * d_h + s_h * (oh - 1) + 1, s_h)
         for q in range(kw):
             cols = slice(q * d_w, q * d_w + s_w * (ow - 1) + 1, s_w)
-            dx[:, rows, cols, :] += dwin[:, :, :, :, p, q]
-    return dx.transpose(0, 3, 1, 2)
-
-
-def unpad_hw(x_pad, padding):
-    ph, pw = padding
-    h, w = x_pad.shape[2] - 2 * ph, x_pad.shape[3] - 2 * pw
-    return x_pad[:, :, ph : ph + h, pw : pw + w]
+            dx[:, rows, cols, :] += dwin[:, :, :, p, q, :]
+    return dx
 
 
 class Conv2d(Function):
     """y = conv2d(x, w) + b via im2col (see the module docstring for the formulas).
 
-    The output is returned as a channels-last array viewed as (N, O, OH, OW):
-    that is the layout the matrix product produces, and the backward's
-    ``g.transpose(0, 2, 3, 1)`` is then free for gradients that keep it.
+    Internally channels-last: patch rows are ordered (KH, KW, C) and the weight
+    matrix is w transposed to (O, KH, KW, C). The output is the (N·OH·OW, O)
+    product *viewed* as (N, O, OH, OW): channels-last in memory, which the next
+    conv reads without a copy, and so does this backward's ``g.transpose(0, 2, 3, 1)``.
     """
 
     def forward(self, x, w, *bias, stride, padding, dilation):
@@ -109,11 +109,11 @@ class Conv2d(Function):
         o, _, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        x_pad = pad_hw(x, padding)
+        x_pad = channels_last(x, padding)
         self.geometry = ((kh, kw), stride, dilation, (oh, ow))
         self.x_pad_shape, self.padding, self.w_shape = x_pad.shape, padding, w.shape
-        self.cols = windows(x_pad, *self.geometry).reshape(n * oh * ow, c * kh * kw)
-        self.w_mat = w.reshape(o, c * kh * kw)
+        self.cols = windows(x_pad, *self.geometry).reshape(n * oh * ow, kh * kw * c)
+        self.w_mat = w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
         y = self.cols @ self.w_mat.T
         if bias:
             y += bias[0]
@@ -121,17 +121,20 @@ class Conv2d(Function):
 
     def backward(self, g):
         n, o, oh, ow = g.shape
+        c, kh, kw = self.w_shape[1:]
         g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
-        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         dx = dw = None
-        if need_x:
-            c, kh, kw = self.w_shape[1:]
-            dwin = (g_mat @ self.w_mat).reshape(n, oh, ow, c, kh, kw)
-            dx = unpad_hw(col2im(dwin, self.x_pad_shape, *self.geometry), self.padding)
-        if need_w:
-            dw = (g_mat.T @ self.cols).reshape(self.w_shape)
+        if self.inputs[0].requires_grad:  # e.g. not for the input images
+            dwin = (g_mat @ self.w_mat).reshape(n, oh, ow, kh, kw, c)
+            dx_pad = col2im(dwin, self.x_pad_shape, *self.geometry)
+            (ph, pw), (hp, wp) = self.padding, self.x_pad_shape[1:3]
+            dx = dx_pad[:, ph : hp - ph, pw : wp - pw, :].transpose(0, 3, 1, 2)
+        if self.inputs[1].requires_grad:
+            dw = (g_mat.T @ self.cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
         if len(self.inputs) == 3:
-            return dx, dw, g_mat.sum(axis=0)
+            # Σ over rows as a GEMV: ~10x faster than sum(axis=0) on a tall, narrow matrix
+            ones = get_array_module(g).ones(g_mat.shape[0], dtype=g.dtype)
+            return dx, dw, ones @ g_mat
         return dx, dw
 
 

@@ -1,8 +1,10 @@
-"""2-D max and average pooling over strided windows.
+"""2-D max and average pooling, one strided slice per kernel offset.
 
-Both read the same patches as convolution (:func:`minigrad.ops.conv.windows`, a
-view with no copy): for output pixel (i, j) the window is
-x_pad[n, c, i·s_h : i·s_h + KH, j·s_w : j·s_w + KW].
+For output pixel (i, j) the window is x_pad[n, c, i·s_h + p, j·s_w + q] for the
+kernel offsets 0 <= p < KH, 0 <= q < KW. Gathering offset (p, q) for *every*
+output pixel at once is one strided slice, x_pad[:, :, p::s_h, q::s_w] (cropped
+to OH×OW), so both directions loop over the KH·KW offsets (4 for a 2×2 pool),
+each step a whole-tensor NumPy operation, never over pixels.
 
 max:      y = max over the window;  the gradient goes to the element that was the
           maximum (the first one on ties, as PyTorch), summed where windows overlap.
@@ -14,10 +16,87 @@ average:  y = (1/(KH·KW)) Σ window  (zero padding counted, PyTorch's default
 from __future__ import annotations
 
 from minigrad.backend import get_array_module
-from minigrad.ops.conv import col2im, conv_output_size, pad_hw, pair, unpad_hw, windows
+from minigrad.ops.conv import conv_output_size, pair
 from minigrad.tensor import Function, Tensor
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
+
+
+def _offset_slices(kernel, stride, out_hw):
+    """For each kernel offset (p, q): the index of x_pad[:, :, p + s·i, q + s·j] over all (i, j)."""
+    (kh, kw), (s_h, s_w), (oh, ow) = kernel, stride, out_hw
+    for p in range(kh):
+        rows = slice(p, p + s_h * (oh - 1) + 1, s_h)
+        for q in range(kw):
+            yield (slice(None), slice(None), rows, slice(q, q + s_w * (ow - 1) + 1, s_w))
+
+
+def _pad(x, padding, value):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    xp = get_array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _unpad(x_pad, padding):
+    (ph, pw), (hp, wp) = padding, x_pad.shape[2:]
+    return x_pad[:, :, ph : hp - ph, pw : wp - pw]
+
+
+class MaxPool2d(Function):
+    """y = max of each window; dx = g routed to each window's (first) maximum.
+
+    Backward finds the winner of each window again by comparing every offset's
+    slice with y, in offset order, so the first maximum on ties takes the gradient.
+    (Whole-array ``maximum`` and ``==`` are several times faster than tracking an
+    argmax with ``where`` in the forward pass.)
+    """
+
+    def forward(self, x, kernel, stride, padding, out_hw):
+        xp = get_array_module(x)
+        x_pad = _pad(x, padding, -xp.inf)
+        offsets = list(_offset_slices(kernel, stride, out_hw))
+        y = x_pad[offsets[0]].copy()
+        for index in offsets[1:]:
+            xp.maximum(y, x_pad[index], out=y)
+        self.x_pad, self.offsets, self.y, self.padding = x_pad, offsets, y, padding
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros_like(self.x_pad, dtype=g.dtype)
+        taken = None  # windows whose maximum already received the gradient
+        for index in self.offsets:
+            wins = self.x_pad[index] == self.y
+            if taken is None:
+                taken = wins
+            else:
+                wins &= ~taken
+                taken |= wins
+            dx[index] += g * wins
+        return _unpad(dx, self.padding)
+
+
+class AvgPool2d(Function):
+    """y = mean of each window (padding counted as zeros); dx = g/(KH·KW) into every window."""
+
+    def forward(self, x, kernel, stride, padding, out_hw):
+        x_pad = _pad(x, padding, 0)
+        self.offsets, self.padding = list(_offset_slices(kernel, stride, out_hw)), padding
+        self.x_pad = x_pad  # for its shape and memory layout (it is the input unless padded)
+        total = x_pad[self.offsets[0]].copy()
+        for index in self.offsets[1:]:
+            total += x_pad[index]
+        return total / total.dtype.type(len(self.offsets))
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros_like(self.x_pad, dtype=g.dtype)
+        share = g / g.dtype.type(len(self.offsets))
+        for index in self.offsets:
+            dx[index] += share
+        return _unpad(dx, self.padding)
 
 
 def _pool_geometry(x: Tensor, kernel_size, stride, padding, op):
@@ -36,50 +115,6 @@ def _pool_geometry(x: Tensor, kernel_size, stride, padding, op):
         raise ValueError(f"{op}: input of shape {x.shape} is smaller than the kernel {kernel} "
                          f"(padding {padding})")
     return kernel, stride, padding, out
-
-
-class MaxPool2d(Function):
-    """y = max of each window; dx = g routed to each window's argmax (see module docstring)."""
-
-    def forward(self, x, kernel, stride, padding, out_hw):
-        xp = get_array_module(x)
-        n, c = x.shape[:2]
-        x_pad = pad_hw(x, padding, value=-xp.inf)
-        (kh, kw), (oh, ow) = kernel, out_hw
-        win = windows(x_pad, kernel, stride, (1, 1), out_hw).reshape(n, oh, ow, c, kh * kw)
-        self.argmax = win.argmax(axis=-1)
-        self.geometry = (kernel, stride, (1, 1), out_hw)
-        self.x_pad_shape, self.padding, self.dtype = x_pad.shape, padding, x.dtype
-        y = xp.take_along_axis(win, self.argmax[..., None], axis=-1)[..., 0]
-        return y.transpose(0, 3, 1, 2)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        kernel, stride, _, (oh, ow) = self.geometry
-        n, c = g.shape[:2]
-        # one-hot of the argmax inside each window, then the ordinary col2im scatter
-        onehot = xp.arange(kernel[0] * kernel[1]) == self.argmax[..., None]
-        dwin = (onehot * g.transpose(0, 2, 3, 1)[..., None]).astype(g.dtype, copy=False)
-        dwin = dwin.reshape(n, oh, ow, c, kernel[0], kernel[1])
-        return unpad_hw(col2im(dwin, self.x_pad_shape, *self.geometry), self.padding)
-
-
-class AvgPool2d(Function):
-    """y = mean of each window (padding counted as zeros); dx = g/(KH·KW) into every window."""
-
-    def forward(self, x, kernel, stride, padding, out_hw):
-        x_pad = pad_hw(x, padding)
-        self.geometry = (kernel, stride, (1, 1), out_hw)
-        self.x_pad_shape, self.padding = x_pad.shape, padding
-        win = windows(x_pad, *self.geometry)
-        return win.mean(axis=(4, 5)).transpose(0, 3, 1, 2)
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        (kh, kw), _, _, (oh, ow) = self.geometry
-        share = g.transpose(0, 2, 3, 1) / (kh * kw)
-        dwin = xp.broadcast_to(share[..., None, None], share.shape + (kh, kw))
-        return unpad_hw(col2im(dwin, self.x_pad_shape, *self.geometry), self.padding)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
