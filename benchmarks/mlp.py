@@ -5,7 +5,8 @@ The workload of the MNIST example without its data pipeline: an MLP
 One training step is forward + loss + zero_grad + backward + optimizer step;
 batches are pre-cut from one random array, so only the step is timed.
 Throughput is samples per second, the best of several timed rounds after a warm-up
-(the best, not the mean, because other processes only ever make a round slower).
+(the best, not the mean, because other processes only ever make a round slower);
+the two frameworks' rounds alternate so both see the same machine load.
 
 When torch is importable (it is never a minigrad dependency; use a separate
 venv) the same workload runs in PyTorch with ``torch.set_num_threads(2)`` and
@@ -13,9 +14,14 @@ the ratio minigrad / PyTorch is printed (target: >= 0.8).
 
     python benchmarks/mlp.py [--steps 200] [--rounds 5] [--threads 2]
 
-Without torch:
+With PyTorch from a separate venv (minigrad taken from the checkout):
 
-    PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/mlp.py     # a venv that has torch
+    PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/mlp.py
+
+On a machine shared with other jobs, 2 BLAS threads per process oversubscribe the
+cores and both frameworks slow down erratically; compare with one thread each:
+
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/mlp.py --threads 1
 """
 
 from __future__ import annotations
@@ -36,17 +42,19 @@ def make_batches(n_batches: int, seed: int = 0):
     return x, y
 
 
-def best_throughput(step, batches, steps: int, rounds: int, warmup: int = 20) -> float:
-    """Samples/s of the fastest round of ``steps`` training steps."""
-    for i in range(warmup):
+def time_round(step, batches, steps: int) -> float:
+    start = time.perf_counter()
+    for i in range(steps):
         step(*batches[i % len(batches)])
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for i in range(steps):
-            step(*batches[i % len(batches)])
-        best = min(best, time.perf_counter() - start)
-    return steps * BATCH / best
+    return time.perf_counter() - start
+
+
+def prepare(factory, x, y, warmup: int = 20):
+    """A ready-to-time (step, batches) pair, warmed up (allocator, BLAS threads, caches)."""
+    step, wrap = factory()
+    batches = [wrap(xb, yb) for xb, yb in zip(x, y)]
+    time_round(step, batches, warmup)
+    return step, batches
 
 
 def minigrad_step_fn():
@@ -91,10 +99,17 @@ def torch_step_fn(threads: int):
     return step, wrap
 
 
-def measure(factory, x, y, steps, rounds) -> float:
-    step, wrap = factory()
-    batches = [wrap(xb, yb) for xb, yb in zip(x, y)]
-    return best_throughput(step, batches, steps, rounds)
+def best_throughputs(runs: dict, steps: int, rounds: int) -> dict:
+    """Samples/s of each framework's fastest round.
+
+    The rounds alternate between the frameworks, so a burst of load from other
+    processes hits both alike instead of whichever happened to run at the time.
+    """
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, (step, batches) in runs.items():
+            best[name] = min(best[name], time_round(step, batches, steps))
+    return {name: steps * BATCH / t for name, t in best.items()}
 
 
 def main(argv=None) -> None:
@@ -107,14 +122,20 @@ def main(argv=None) -> None:
     x, y = make_batches(50)
     print(f"MLP {IN}-{HIDDEN}-{OUT}, batch {BATCH}, Adam, float32, CPU "
           f"({os.cpu_count()} cores), best of {args.rounds} x {args.steps} steps")
-    ours = measure(minigrad_step_fn, x, y, args.steps, args.rounds)
-    print(f"minigrad: {ours:>10,.0f} samples/s  ({1e3 * BATCH / ours:.2f} ms/step)")
+    runs = {"minigrad": prepare(minigrad_step_fn, x, y)}
     try:
         import torch
     except ImportError:
+        torch = None
+    else:
+        runs["PyTorch"] = prepare(lambda: torch_step_fn(args.threads), x, y)
+    result = best_throughputs(runs, args.steps, args.rounds)
+    ours = result["minigrad"]
+    print(f"minigrad: {ours:>10,.0f} samples/s  ({1e3 * BATCH / ours:.2f} ms/step)")
+    if torch is None:
         print("PyTorch:  not installed here (run this script in a venv with torch for the ratio)")
         return
-    theirs = measure(lambda: torch_step_fn(args.threads), x, y, args.steps, args.rounds)
+    theirs = result["PyTorch"]
     print(f"PyTorch:  {theirs:>10,.0f} samples/s  ({1e3 * BATCH / theirs:.2f} ms/step; "
           f"torch {torch.__version__}, {args.threads} threads)")
     print(f"ratio minigrad / PyTorch: {ours / theirs:.2f}x  (target >= 0.8x)")
