@@ -560,8 +560,9 @@ print(f"loss {triton_run[0]:.6f} vs {reference_run[0]:.6f}; max |difference| of 
 # Five launches for one forward and backward: the matmul, the softmax, the
 # softmax backward, and the two matmuls of the matmul backward
 # ($dX = G W^\top$, $dW = X^\top G$). Attention is not dispatched by the engine
-# yet: `F.scaled_dot_product_attention` composes matmul and softmax, which take
-# the Triton path one by one.
+# yet: `F.scaled_dot_product_attention` is a fused op on NumPy/CuPy arrays
+# (`minigrad/ops/attention.py`), so the flash attention kernel is only used
+# directly, as in section 3.
 #
 # ## 6. On a GPU: the benchmark
 #
