@@ -84,7 +84,7 @@ print(f"trained on {n_train} digits in {time.perf_counter() - start:.1f} s; "
 # larger set for the quantitative test at the end.
 
 # %%
-n_explained = fast_or_full(40, 200)
+n_explained = fast_or_full(30, 200)
 correct = np.flatnonzero(test_probs.argmax(axis=1) == y_test)[:n_explained]
 X, Y = x_test[correct], y_test[correct]
 print(f"explaining {len(Y)} correctly classified test digits")
@@ -117,7 +117,8 @@ def class_score_gradients(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """∂ z_label / ∂ x for every image of ``x`` (N, 1, 28, 28), as an (N, 28, 28) array."""
     inputs = mg.tensor(x, requires_grad=True)
     logits = model(inputs)
-    (logits * F.one_hot(mg.tensor(labels), num_classes=10)).sum().backward()
+    picks = F.one_hot(mg.tensor(labels), num_classes=10).float()  # int64 would promote to float64
+    (logits * picks).sum().backward()
     return inputs.grad.numpy()[:, 0]
 
 
