@@ -61,6 +61,18 @@ def matmul(a, b):
     return a @ b
 
 
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias``; on the Triton path one GEMM with the bias added in its epilogue."""
+    if x.ndim >= 2 and use_triton(x, weight):
+        rows = x.reshape(-1, x.shape[-1])
+        y = _kernels().matmul(rows, weight.T, bias=bias)
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+    y = x @ weight.T
+    if bias is not None:
+        y += bias
+    return y
+
+
 def softmax(x, axis: int, log: bool = False):
     """Softmax (or log-softmax) along ``axis``, stable: exp(x - max) / Σ exp(x - max)."""
     if axis == x.ndim - 1 and use_triton(x):

@@ -133,7 +133,8 @@ class Function:
                 return g * self.b, g * self.a
 
     ``backward`` returns one gradient per input (or a single array when there is
-    one input); ``None`` means "no gradient" (e.g. for a mask). Ops whose inputs
+    one input); ``None`` means "no gradient" (e.g. for a mask, or where
+    ``self.needs_input_grad[i]`` is False because that input does not require grad). Ops whose inputs
     broadcast set ``broadcasts = True`` and return gradients of the broadcast
     shape: the engine reduces them with :func:`unbroadcast`.
     """
@@ -153,6 +154,8 @@ class Function:
         out = Tensor._wrap(data, requires_grad)
         if requires_grad:
             fn.inputs = inputs
+            # lets backward skip work nobody needs, e.g. dL/dx for a data batch
+            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             out._ctx = fn
             out._gen = 1 + max(t._gen for t in inputs)
         return out

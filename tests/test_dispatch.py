@@ -74,3 +74,27 @@ def test_use_restores_the_previous_mode_and_rejects_unknown_modes():
     assert kernels.mode() == "auto"
     with pytest.raises(ValueError, match="mode must be one of"):
         kernels.use("cuda")
+
+
+def test_linear_uses_one_gemm_with_fused_bias(rng, monkeypatch):
+    import minigrad.nn.functional as F
+
+    calls = []
+    real = kernels.matmul
+    monkeypatch.setattr(kernels, "matmul",
+                        lambda a, b, bias=None: calls.append(bias is not None) or real(a, b, bias=bias))
+    x = mg.tensor(rng.standard_normal((2, 3, 5)).astype(np.float32), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+    expected = F.linear(x, w, b)
+    expected.sum().backward()
+    grads = [t.grad.numpy().copy() for t in (x, w, b)]
+    for t in (x, w, b):
+        t.grad = None
+    with kernels.use("triton"):
+        out = F.linear(x, w, b)
+        out.sum().backward()
+    assert calls[0] is True  # the forward: bias fused into the GEMM
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    for t, g in zip((x, w, b), grads):
+        np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-5, atol=1e-5)

@@ -28,9 +28,12 @@ class MatMul(Function):
             g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        ga = dispatch.matmul(g, b2.swapaxes(-1, -2))
-        gb = dispatch.matmul(a2.swapaxes(-1, -2), g)
-        return unbroadcast(ga, a2.shape).reshape(a.shape), unbroadcast(gb, b2.shape).reshape(b.shape)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(dispatch.matmul(g, b2.swapaxes(-1, -2)), a2.shape).reshape(a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(dispatch.matmul(a2.swapaxes(-1, -2), g), b2.shape).reshape(b.shape)
+        return ga, gb
 
 
 def matmul(a, b) -> Tensor:
