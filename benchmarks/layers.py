@@ -173,7 +173,8 @@ if torch is not None:
             h = self.ln1(x)
             mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).triu(1)
             x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False, is_causal=True)[0]
-            return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+            return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x)),
+                                                              approximate="tanh"))
 
     class _TorchLM(tnn.Module):
         def __init__(self, vocab=96, d=128, max_len=64):
@@ -190,17 +191,27 @@ if torch is not None:
 # ============================================================================ timing
 
 
-def throughput(step, batch, steps=8, warmup=2, repeat=3) -> float:
-    """Best samples/s over ``repeat`` runs of ``steps`` training steps (after warm-up)."""
-    for _ in range(warmup):
+def seconds_per_step(step, steps=5) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
         step()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(steps):
+    return (time.perf_counter() - start) / steps
+
+
+def compare(contenders, rounds=5, warmup=2) -> list[float]:
+    """Best seconds per step of each (step, batch) contender, measured in alternating rounds.
+
+    Alternating minigrad and PyTorch round by round exposes both to the same
+    background load, so their ratio is steadier than either figure alone.
+    """
+    for step, _ in contenders:
+        for _ in range(warmup):
             step()
-        best = min(best, (time.perf_counter() - start) / steps)
-    return batch / best
+    best = [float("inf")] * len(contenders)
+    for _ in range(rounds):
+        for i, (step, _) in enumerate(contenders):
+            best[i] = min(best[i], seconds_per_step(step))
+    return best
 
 
 def main():
@@ -216,11 +227,13 @@ def main():
           + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
     for workload in args.workloads:
         step, batch = minigrad_step(workload)
-        mine = throughput(step, batch)
-        line = f"{workload:12s} minigrad {mine:8.0f} samples/s ({batch / mine * 1e3:6.1f} ms/step)"
+        contenders = [(step, batch)] + ([torch_step(workload)] if torch is not None else [])
+        times = compare(contenders)
+        mine = batch / times[0]
+        line = f"{workload:12s} minigrad {mine:7.0f} samples/s ({times[0] * 1e3:6.1f} ms/step)"
         if torch is not None:
-            theirs = throughput(*torch_step(workload))
-            line += (f" | torch {theirs:8.0f} samples/s ({batch / theirs * 1e3:6.1f} ms/step)"
+            theirs = batch / times[1]
+            line += (f" | torch {theirs:7.0f} samples/s ({times[1] * 1e3:6.1f} ms/step)"
                      f" | ratio {mine / theirs:.2f}x")
         print(line, flush=True)
         if args.profile:
