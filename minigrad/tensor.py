@@ -21,6 +21,7 @@ import contextlib
 import heapq
 import itertools
 import operator
+import threading
 
 import numpy as np
 
@@ -58,23 +59,29 @@ def set_default_dtype(dtype) -> None:
 # ----------------------------------------------------------------------------- grad mode
 
 
-class _GradMode:
+class _GradMode(threading.local):
+    """Whether ops record the graph; per thread, as in PyTorch (a server thread's
+    ``no_grad()`` must not switch gradients off in another thread)."""
+
     enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """False inside ``with minigrad.no_grad():``."""
-    return _GradMode.enabled
+    return _grad_mode.enabled
 
 
 @contextlib.contextmanager
 def _set_grad_enabled(mode: bool):
-    previous = _GradMode.enabled
-    _GradMode.enabled = mode
+    previous = _grad_mode.enabled
+    _grad_mode.enabled = mode
     try:
         yield
     finally:
-        _GradMode.enabled = previous
+        _grad_mode.enabled = previous
 
 
 def no_grad():
@@ -150,7 +157,7 @@ class Function:
         except ValueError as e:  # NumPy's shape errors don't say which op failed
             shapes = " and ".join(str(t.shape) for t in inputs)
             raise ValueError(f"{fn.name}: cannot apply to shapes {shapes}: {e}") from None
-        requires_grad = _GradMode.enabled and any(t.requires_grad for t in inputs)
+        requires_grad = _grad_mode.enabled and any(t.requires_grad for t in inputs)
         out = Tensor._wrap(data, requires_grad)
         if requires_grad:
             fn.inputs = inputs
@@ -200,8 +207,9 @@ class Tensor:
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` should fill
     in ``.grad``. Only floating point tensors can require grad.
 
-    Dtype promotion follows NumPy: ``float32 op float64 -> float64``, and a Python
-    number never changes a tensor's dtype (``float32 * 2.0`` stays float32).
+    Dtype promotion: two float tensors follow NumPy (``float32 op float64 -> float64``);
+    a float tensor with an integer or bool tensor keeps the float dtype, and a Python
+    number never changes a tensor's dtype (``float32 * 2.0`` stays float32), as in PyTorch.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_gen", "_retain_grad", "__weakref__")

@@ -62,7 +62,9 @@ def test_dtype_promotion_follows_numpy():
     f32, f64 = mg.ones(2), mg.ones(2, dtype=mg.float64)
     assert (f32 + f64).dtype == np.float64
     assert (f32 * 2.0).dtype == np.float32  # a Python number never widens a tensor
-    assert (mg.tensor([1, 2]) * 0.5).dtype == np.float64
+    assert (mg.tensor([1, 2]) * 0.5).dtype == np.float32  # PyTorch's rule, not NumPy's float64
+    assert (f32 * mg.tensor([1, 2])).dtype == np.float32  # an integer tensor never widens a float one
+    assert (mg.tensor([True, False]) * f64).dtype == np.float64
     x = mg.ones(2, requires_grad=True)
     (x * f64).sum().backward()
     assert x.grad.dtype == np.float32  # the gradient has the input's dtype
@@ -143,6 +145,29 @@ def test_no_grad_records_nothing():
             z = x * 2
     assert not y.requires_grad and y.grad_fn is None
     assert z.requires_grad and mg.is_grad_enabled()
+
+
+def test_no_grad_is_per_thread():
+    """A server thread's no_grad() must not switch gradients off in other threads."""
+    import threading
+
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def worker():
+        with mg.no_grad():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    inside.wait(5)
+    try:
+        assert mg.is_grad_enabled()
+        assert (mg.ones(1, requires_grad=True) * 2).requires_grad
+    finally:
+        leave.set()
+        thread.join()
 
 
 def test_graph_is_freed_after_backward():

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from minigrad import backend
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, get_default_dtype
 
 
 def lift(value, like: Tensor) -> Tensor:
@@ -20,17 +20,28 @@ def lift(value, like: Tensor) -> Tensor:
         return value
     if isinstance(value, numbers.Number):
         dtype = np.result_type(like.dtype, value)
+        if dtype.kind == "f" and like.dtype.kind != "f":
+            dtype = get_default_dtype()  # int tensor * 0.5 -> float32, as in PyTorch
         xp = backend.get_array_module(like.data)
         return Tensor._wrap(xp.asarray(value, dtype=dtype))
     return Tensor(value, device=like.device)
 
 
 def lift_pair(a, b):
-    """Both operands of a binary op as Tensors (at least one already is)."""
+    """Both operands of a binary op as Tensors (at least one already is).
+
+    An integer or bool tensor meeting a float tensor takes the float dtype, as in
+    PyTorch (``x * mask`` stays float32; NumPy alone would give float64).
+    """
     if not isinstance(a, Tensor):
         a = lift(a, b)
     elif not isinstance(b, Tensor):
         b = lift(b, a)
+    if a.dtype.kind != b.dtype.kind:
+        if a.dtype.kind == "f" and b.dtype.kind in "biu":
+            b = Tensor._wrap(b.data.astype(a.dtype))
+        elif b.dtype.kind == "f" and a.dtype.kind in "biu":
+            a = Tensor._wrap(a.data.astype(b.dtype))
     return a, b
 
 
