@@ -389,10 +389,12 @@ save_figure(fig, "05_probabilities")
 #
 # <details markdown="1"><summary>Hint</summary>
 #
-# Compare `losses_logistic` for both runs. Adam divides each weight's step by
-# the running size of its gradient, which partly undoes the differences in
-# scale; plain SGD's step along *mean area* would be $10^4$ times too large
-# compared with *mean smoothness*.
+# Compare `losses_logistic` for both runs. The gradient along a weight scales
+# with its feature, and the curvature with its square: *mean area* (hundreds)
+# against *mean smoothness* (about 0.1) gives a factor near $10^4$ in the
+# gradient and $10^8$ in the curvature, so no single SGD learning rate suits
+# both. Adam divides each weight's step by the running size of its own
+# gradient, which undoes much of the difference.
 #
 # </details>
 #

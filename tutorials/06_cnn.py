@@ -265,8 +265,9 @@ for name, shape in shape_trace:
 # %% [markdown]
 # ## Training
 #
-# Adam as in chapter 4, with a **cosine learning-rate schedule**
-# (`optim.lr_scheduler.CosineAnnealingLR`): the rate falls from $\eta_0$ to 0
+# Adam as in chapter 4, with a
+# [**cosine learning-rate schedule**](../math/optimizers.md#learning-rate-schedules)
+# (Loshchilov & Hutter, 2017; `optim.lr_scheduler.CosineAnnealingLR`): the rate falls from $\eta_0$ to 0
 # along half a cosine over the run, $\eta_t = \frac{\eta_0}{2}\big(1 + \cos\frac{\pi t}{T}\big)$,
 # so the last epochs take small, careful steps. Each epoch draws a new
 # augmentation of the training set.
