@@ -162,9 +162,10 @@ print("F.cross_entropy with target 2:", F.cross_entropy(big, mg.tensor([2])).ite
 # $$h = \operatorname{relu}(W_1 x + b_1) \in \mathbb{R}^{256}, \qquad
 #   z = W_2\, \operatorname{dropout}(h) + b_2 \in \mathbb{R}^{10}.$$
 #
-# `nn.Linear` initialises $W$ uniformly in $\pm 1/\sqrt{\text{fan\_in}}$
-# ([PyTorch's default, a Kaiming variant](../math/init.md#kaiming-he)), so the
-# hidden activations start on the same scale as the inputs.
+# `nn.Linear` initialises $W$ uniformly in $\pm 1/\sqrt{n_{\text{in}}}$, $n_{\text{in}}$ its number of inputs
+# ([PyTorch's default, a Kaiming variant](../math/init.md#kaiming-he)): the weights
+# have variance $1/(3 n_{\text{in}})$, so each pre-activation starts with about a
+# third of the variance of the inputs, neither exploding nor vanishing.
 #
 # **Dropout** (Srivastava et al., 2014) fights overfitting: in training, each
 # hidden unit is zeroed with probability $q$ and the survivors are scaled by
