@@ -2,6 +2,7 @@
 
     python benchmarks/layers.py                      # all three workloads
     python benchmarks/layers.py lstm --profile       # one workload, plus a cProfile of it
+    python benchmarks/layers.py --threads 1          # steadier ratios on a busy machine
 
 Where PyTorch is importable the same workload runs in PyTorch (CPU) too and the
 ratio minigrad / PyTorch is printed (target: >= 0.5). torch is never a
@@ -24,9 +25,19 @@ Prints figures and asserts nothing (timings on shared machines are noisy).
 from __future__ import annotations
 
 import os
+import sys
 
+
+def _threads_from_argv(default: int = 2) -> int:
+    """``--threads N`` must be known before NumPy loads its BLAS, so it is read here."""
+    if "--threads" in sys.argv:
+        return int(sys.argv[sys.argv.index("--threads") + 1])
+    return default
+
+
+THREADS = _threads_from_argv()
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "2")  # must happen before NumPy loads its BLAS
+    os.environ[_var] = str(THREADS)
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
@@ -43,11 +54,9 @@ try:
     import torch
     import torch.nn as tnn
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
 except ImportError:  # the normal case: minigrad's venv has no torch
     torch = None
-
-THREADS = 2
 
 
 # ============================================================================ workloads
@@ -218,6 +227,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="cnn, lstm and/or transformer (default: all)")
     parser.add_argument("--profile", action="store_true", help="cProfile minigrad's steps")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help="BLAS/OpenMP threads for both libraries (default 2); on a loaded "
+                             "shared machine 1 thread gives steadier ratios")
     args = parser.parse_args()
     known = ["cnn", "lstm", "transformer"]
     if any(w not in known for w in args.workloads):
