@@ -238,6 +238,15 @@ def test_transformer_block_gradcheck_and_causality(rng):
                                block(t64(x, False)).numpy()[:, :2], atol=1e-12)
 
 
+def test_block_gelu_matches_functional_tanh_gelu_and_gradchecks(rng):
+    from minigrad.nn.transformer import GELUTanh
+
+    x = t64(rng.standard_normal((3, 4)) * 2)
+    np.testing.assert_allclose(GELUTanh.apply(x).numpy(),
+                               F.gelu(x, approximate="tanh").numpy(), atol=1e-14)
+    assert minigrad.gradcheck(GELUTanh.apply, [x])
+
+
 def test_transformer_lm_forward_causality_and_names(rng):
     lm = nn.TransformerLM(11, d_model=8, n_heads=2, n_layers=2, d_ff=16, max_len=6)
     idx = rng.integers(0, 11, (2, 6))

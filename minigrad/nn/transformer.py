@@ -33,17 +33,32 @@ class GELUTanh(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        c = x.dtype.type(math.sqrt(2 / math.pi))
-        x2 = x * x
-        self.x, self.x2 = x, x2
-        self.t = xp.tanh(c * (x + x.dtype.type(0.044715) * x2 * x))
-        return 0.5 * x * (1 + self.t)
+        c, k = x.dtype.type(math.sqrt(2 / math.pi)), x.dtype.type(0.044715)
+        self.x, self.x2 = x, x * x
+        u = self.x2 * x  # in-place from here on: each full-size temporary costs a memory pass
+        u *= k
+        u += x
+        u *= c
+        self.t = xp.tanh(u, out=u)
+        y = self.t + 1
+        y *= x
+        y *= x.dtype.type(0.5)
+        return y
 
     def backward(self, g):
         x, t = self.x, self.t
-        c = x.dtype.type(math.sqrt(2 / math.pi))
-        du = c * (1 + x.dtype.type(3 * 0.044715) * self.x2)
-        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        c, k3 = x.dtype.type(math.sqrt(2 / math.pi)), x.dtype.type(3 * 0.044715)
+        du = self.x2 * k3
+        du += 1
+        du *= c
+        slope = t * t  # (1 - t²) x du / 2 + (1 + t) / 2
+        slope -= 1
+        slope *= x
+        slope *= du
+        slope -= t
+        slope -= 1
+        slope *= g.dtype.type(-0.5)
+        return slope * g
 
 
 class TransformerBlock(Module):

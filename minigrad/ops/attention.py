@@ -39,15 +39,21 @@ __all__ = ["scaled_dot_product_attention"]
 
 
 def _masked_softmax(scores, allowed):
-    """Row softmax of ``scores`` over the last axis, 0 where not ``allowed``; all-forbidden rows -> 0."""
+    """Row softmax of ``scores`` over the last axis, 0 where not ``allowed``; all-forbidden rows -> 0.
+
+    Works in place on ``scores`` (a fresh array) to save full-size temporaries.
+    """
     xp = get_array_module(scores)
     if allowed is not None:
         scores = xp.where(allowed, scores, -xp.inf)
     row_max = scores.max(axis=-1, keepdims=True)
-    row_max = xp.where(xp.isfinite(row_max), row_max, 0)  # all -inf: exp() below gives 0, not NaN
-    e = xp.exp(scores - row_max)
+    row_max[~xp.isfinite(row_max)] = 0  # all -inf: exp() below gives 0, not NaN
+    scores -= row_max
+    e = xp.exp(scores, out=scores)
     total = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(total > 0, total, 1)
+    total[total == 0] = 1
+    e /= total
+    return e
 
 
 class ScaledDotProductAttention(Function):
@@ -57,7 +63,8 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, allowed, additive, scale, dropout_p):
         xp = get_array_module(q)
-        scores = (q @ k.swapaxes(-1, -2)) * q.dtype.type(scale)
+        scores = q @ k.swapaxes(-1, -2)
+        scores *= q.dtype.type(scale)
         if additive is not None:
             scores = scores + additive
         self.p = _masked_softmax(scores, allowed)
@@ -75,8 +82,10 @@ class ScaledDotProductAttention(Function):
         dv = self.p_used.swapaxes(-1, -2) @ g
         dp = g @ self.v.swapaxes(-1, -2)
         if self.keep is not None:
-            dp = dp * self.keep
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+            dp *= self.keep
+        dp -= (dp * p).sum(axis=-1, keepdims=True)
+        ds = dp
+        ds *= p
         ds *= ds.dtype.type(self.scale)
         return ds @ self.k, ds.swapaxes(-1, -2) @ self.q, dv
 

@@ -29,7 +29,10 @@ def _normalized_grad(g_hat, x_hat, inv_std, axes):
     """dx of x̂ = (x - μ)/σ when μ and σ are the statistics of x over ``axes``."""
     mean_g = g_hat.mean(axis=axes, keepdims=True)
     mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
-    return inv_std * (g_hat - mean_g - x_hat * mean_gx)
+    dx = g_hat - mean_g
+    dx -= x_hat * mean_gx
+    dx *= inv_std
+    return dx
 
 
 class BatchNorm(Function):
@@ -124,7 +127,8 @@ class LayerNorm(Function):
         centered = x - mean
         var = (centered * centered).mean(axis=self.axes, keepdims=True)
         self.inv_std = 1 / xp.sqrt(var + eps)
-        self.x_hat = centered * self.inv_std
+        centered *= self.inv_std
+        self.x_hat = centered
         if not affine:
             self.gamma = None
             return self.x_hat
