@@ -25,11 +25,12 @@ import importlib
 import importlib.util
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from minigrad.io import save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,16 +183,7 @@ def plot(results, out, hbm_tbs):
            ylabel="TFLOP/s", xscale="log")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)  # same filesystem: atomic
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    save_figure(fig, out, dpi=120)  # temp file + rename: never half a PNG
     plt.close(fig)
     print(f"plot written to {out}")
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from minigrad import backend
+from minigrad.io import atomic_write
 from minigrad.tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -100,19 +100,8 @@ def save(obj, path) -> None:
     structure = _encode(obj, (), arrays)
     payload = dict(arrays)
     payload[_STRUCTURE_KEY] = np.array(json.dumps(structure))
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **payload)
 
 
 def load(path) -> dict:

@@ -10,7 +10,6 @@ import struct
 import numpy as np
 import pytest
 
-from minigrad.data._files import write_bytes_atomic
 from minigrad.datasets import mnist
 
 pytestmark = pytest.mark.mlp
@@ -180,11 +179,3 @@ def test_embedded_split_is_stratified_fixed_and_disjoint():
     assert len(set(a.y_train[:50])) > 5  # shuffled, not sorted by class
     train = {img.tobytes() for img in a.x_train}
     assert not any(img.tobytes() in train for img in a.x_test)
-
-
-def test_write_atomic_leaves_no_temp_files(tmp_path):
-    target = tmp_path / "sub" / "file.bin"
-    write_bytes_atomic(target, b"abc")
-    write_bytes_atomic(target, b"defg")
-    assert target.read_bytes() == b"defg"
-    assert [p.name for p in target.parent.iterdir()] == ["file.bin"]

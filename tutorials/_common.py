@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
 import minigrad
+import minigrad.io
 
 FAST = os.environ.get("MINIGRAD_FAST", "0") not in ("", "0")
 FIGURES = Path(os.environ.get("MINIGRAD_FIGURES", "runs/tutorials"))
@@ -46,17 +46,8 @@ def seed(s: int = 0) -> np.random.Generator:
 
 
 def save_figure(fig, name: str) -> Path:
-    """Save ``fig`` as ``<figures>/<name>.png`` (temp file + rename: never half-written)."""
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    path = FIGURES / f"{name}.png"
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".png", dir=FIGURES)  # hidden until renamed
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Save ``fig`` as ``<figures>/<name>.png``, atomically (``minigrad.io.save_figure``)."""
+    path = minigrad.io.save_figure(fig, FIGURES / f"{name}.png")
     if "ipykernel" in sys.modules:
         plt.show()
     else:

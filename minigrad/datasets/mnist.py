@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from minigrad.data._files import write_bytes_atomic
+from minigrad.io import write_bytes_atomic
 
 __all__ = [
     "load_mnist",

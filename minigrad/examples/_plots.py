@@ -6,18 +6,10 @@ never leaves a half-written PNG.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from matplotlib.figure import Figure
 
-from minigrad.data._files import write_bytes_atomic
-
-
-def save_figure(fig: Figure, path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    write_bytes_atomic(path, buffer.getvalue())
+from minigrad.io import save_figure
 
 
 def plot_curves(history: dict, path) -> None:

@@ -30,8 +30,8 @@ from tqdm import tqdm
 import minigrad
 from minigrad import metrics, nn
 from minigrad.data import DataLoader, TensorDataset
-from minigrad.data._files import write_bytes_atomic
 from minigrad.datasets.mnist import MNIST_MEAN, MNIST_STD, load_mnist
+from minigrad.io import write_bytes_atomic
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
 # Learning rates that work for each optimizer here (used when --lr is not given).
