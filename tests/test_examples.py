@@ -121,7 +121,6 @@ def test_python_dash_m_entry_point(tmp_path):
     assert bad.returncode == 2 and "invalid choice: 'resnet'" in bad.stderr
 
 
-@pytest.mark.slow
 def test_default_run_reaches_93_percent_on_the_embedded_subset(tmp_path):
     assert mnist.main(["--no-plots", "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "metrics.json").read_text())

@@ -31,7 +31,6 @@ def test_kernels_is_a_subpackage_not_a_top_level_module():
     assert "kernels" not in sys.modules or sys.modules["kernels"] is minigrad.kernels
 
 
-@pytest.mark.slow
 def test_wheel_contains_kernels_and_embedded_data(tmp_path):
     """`pip install .` (a wheel) must carry minigrad/kernels and the MNIST subset."""
     subprocess.run(

@@ -33,7 +33,18 @@ def _params(fast: bool):
         yield pytest.param(path, marks=marks, id=path.stem)
 
 
+# Chapters that need an optional package skip, with the install command, when it is missing.
+REQUIRES = {"05": ("sklearn", "tutorials"), "09": ("triton", "kernels")}
+
+
+def _skip_if_missing_requirement(path: Path):
+    module, extra = REQUIRES.get(path.name[:2], (None, None))
+    if module:
+        pytest.importorskip(module, reason=f"{path.name} needs {module}: pip install 'minigrad-edu[{extra}]'")
+
+
 def run_chapter(path: Path, figures: Path, fast: bool, timeout: float):
+    _skip_if_missing_requirement(path)
     env = dict(os.environ, MPLBACKEND="Agg", MINIGRAD_FIGURES=str(figures),
                MINIGRAD_FAST="1" if fast else "0", TRITON_INTERPRET="1")
     return subprocess.run([sys.executable, path.name], cwd=TUTORIALS, env=env, timeout=timeout,
