@@ -3,6 +3,7 @@
     python benchmarks/layers.py                      # all three workloads
     python benchmarks/layers.py lstm --profile       # one workload, plus a cProfile of it
     python benchmarks/layers.py --threads 1          # steadier ratios on a busy machine
+    python benchmarks/layers.py --parity             # (with torch) same outputs as PyTorch?
 
 Where PyTorch is importable the same workload runs in PyTorch (CPU) too and the
 ratio minigrad / PyTorch is printed (target: >= 0.5). torch is never a
@@ -197,6 +198,47 @@ if torch is not None:
             return self.head(self.ln_f(self.blocks(h)))
 
 
+# ============================================================================ parity with PyTorch
+
+
+def parity_with_torch() -> None:
+    """Load PyTorch's weights into each minigrad layer (float64) and print the largest output difference."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+
+    def load(mine, theirs):
+        mine.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        return mine.double(), theirs.double()
+
+    def show(name, a, b):
+        print(f"  {name:26s} max |minigrad - torch| = {np.abs(a.numpy() - b.detach().numpy()).max():.1e}")
+
+    x = rng.standard_normal((2, 3, 9, 8))
+    conv = load(nn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2)),
+                tnn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2)))
+    bn = load(nn.BatchNorm2d(3), tnn.BatchNorm2d(3))
+    ln = load(nn.LayerNorm(8), tnn.LayerNorm(8))
+    for name, (mine, theirs) in [("Conv2d", conv), ("BatchNorm2d (train)", bn), ("LayerNorm", ln),
+                                 ("MaxPool2d(3, 2, 1)", (nn.MaxPool2d(3, 2, 1), tnn.MaxPool2d(3, 2, 1))),
+                                 ("AvgPool2d(3, 2, 1)", (nn.AvgPool2d(3, 2, 1), tnn.AvgPool2d(3, 2, 1)))]:
+        show(name, mine(mg.tensor(x)), theirs(torch.tensor(x)))
+    show("BatchNorm2d running_var", bn[0].running_var, bn[1].running_var)
+    seq = rng.standard_normal((2, 5, 4))
+    for mine_cls, torch_cls in ((nn.LSTM, tnn.LSTM), (nn.GRU, tnn.GRU)):
+        mine, theirs = load(mine_cls(4, 6, 2, batch_first=True, bidirectional=True),
+                            torch_cls(4, 6, 2, batch_first=True, bidirectional=True))
+        show(f"{mine_cls.__name__} (2 layers, bidir.)", mine(mg.tensor(seq))[0],
+             theirs(torch.tensor(seq))[0])
+    q = rng.standard_normal((2, 5, 8))
+    padding = np.array([[False] * 5, [False, False, False, True, True]])
+    causal = np.triu(np.ones((5, 5), dtype=bool), 1)
+    mine, theirs = load(nn.MultiheadAttention(8, 2), tnn.MultiheadAttention(8, 2, batch_first=True))
+    out = mine(*[mg.tensor(q)] * 3, key_padding_mask=padding, attn_mask=causal)[0]
+    ref = theirs(*[torch.tensor(q)] * 3, key_padding_mask=torch.tensor(padding),
+                 attn_mask=torch.tensor(causal))[0]
+    show("MultiheadAttention (masks)", out, ref)
+
+
 # ============================================================================ timing
 
 
@@ -227,6 +269,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="cnn, lstm and/or transformer (default: all)")
     parser.add_argument("--profile", action="store_true", help="cProfile minigrad's steps")
+    parser.add_argument("--parity", action="store_true",
+                        help="with torch: check each layer's outputs against PyTorch's first")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help="BLAS/OpenMP threads for both libraries (default 2); on a loaded "
                              "shared machine 1 thread gives steadier ratios")
@@ -237,6 +281,9 @@ def main():
     args.workloads = args.workloads or known
     print(f"threads: {THREADS}, numpy {np.__version__}"
           + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
+    if args.parity and torch is not None:
+        print("parity (PyTorch's weights loaded into minigrad, float64):")
+        parity_with_torch()
     for workload in args.workloads:
         step, batch = minigrad_step(workload)
         contenders = [(step, batch)] + ([torch_step(workload)] if torch is not None else [])
