@@ -124,12 +124,12 @@ class Conv2d(Function):
         c, kh, kw = self.w_shape[1:]
         g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
         dx = dw = None
-        if self.inputs[0].requires_grad:  # e.g. not for the input images
+        if self.needs_input_grad[0]:  # e.g. not for the input images
             dwin = (g_mat @ self.w_mat).reshape(n, oh, ow, kh, kw, c)
             dx_pad = col2im(dwin, self.x_pad_shape, *self.geometry)
             (ph, pw), (hp, wp) = self.padding, self.x_pad_shape[1:3]
             dx = dx_pad[:, ph : hp - ph, pw : wp - pw, :].transpose(0, 3, 1, 2)
-        if self.inputs[1].requires_grad:
+        if self.needs_input_grad[1]:
             dw = (g_mat.T @ self.cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
         if len(self.inputs) == 3:
             # Σ over rows as a GEMV: ~10x faster than sum(axis=0) on a tall, narrow matrix
