@@ -316,7 +316,7 @@ print(f"shortest sequence, state at the padded end vs its true last step: {drift
 # ## Training
 #
 # Both readouts, same model otherwise: embeddings of size 64, an LSTM with 128
-# hidden units, dropout (Srivastava et al., 2014) on the embeddings and before the
+# hidden units (32 and 32 in fast mode), dropout (Srivastava et al., 2014) on the embeddings and before the
 # last layer, [Adam](../math/optimizers.md#adam) with learning rate $3\cdot10^{-3}$.
 # Recurrent networks occasionally produce a huge gradient (a long product of
 # Jacobians), so the gradient norm is clipped to 1 before every step (Pascanu,
@@ -372,7 +372,8 @@ model = models["masked mean"]
 predictions = predict(model, test_ids, test_lengths)
 confusion = metrics.confusion_matrix(test_labels, predictions, num_classes=len(CLASSES))
 
-fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 3.8))
+fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 3.8))
+fig.subplots_adjust(wspace=0.45)  # room for the class names of the confusion matrix
 epochs_axis = np.arange(1, EPOCHS + 1)
 for readout, history in histories.items():
     left.plot(epochs_axis, history["loss"], "o-", label=readout)
@@ -393,7 +394,9 @@ save_figure(fig, "07_training")
 print(metrics.classification_report(test_labels, predictions, target_names=CLASSES))
 
 # %% [markdown]
-# The masked mean wins clearly. With the last step alone, the whole paragraph
+# In full mode (15 epochs on 1088 paragraphs) the masked mean reaches a test
+# accuracy of about 0.72 and the last step about 0.64, against 0.24 for the
+# majority class. With the last step alone, the whole paragraph
 # must survive in $(h_{T_n}, c_{T_n})$ through up to 64 steps, and the gradient
 # reaches the first words only through that long chain; the mean gives every
 # step a direct path to the loss. (Real systems often combine both, or let an
@@ -483,7 +486,8 @@ for history in histories.values():
     assert history["loss"][-1] < fast_or_full(0.95, 0.5) * history["loss"][0], "training lowers the loss"
 accuracy_mean = histories["masked mean"]["accuracy"][-1]
 accuracy_last = histories["last step"]["accuracy"][-1]
-# full mode: 0.65 for the masked mean (majority baseline about 0.30), last step 0.15 above baseline
+# full mode: above 0.65 for the masked mean (measured 0.72; majority baseline 0.24), last step
+# 0.15 above the baseline (measured 0.64)
 assert accuracy_mean > fast_or_full(baseline, 0.65), (accuracy_mean, baseline)
 assert accuracy_last > baseline + fast_or_full(-0.1, 0.15), (accuracy_last, baseline)
 assert accuracy_mean > accuracy_last - fast_or_full(0.1, 0.0)
