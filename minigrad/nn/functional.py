@@ -116,12 +116,22 @@ def _check_reduction(reduction, loss):
         raise ValueError(f"{loss}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _reduce(loss_array, reduction):
+def _reduce(loss_array, reduction, denom=None):
+    """The per-element losses reduced: their mean (Σ / denom for a weighted mean), sum, or as is."""
     if reduction == "mean":
-        return loss_array.mean()
+        return loss_array.mean() if denom is None else loss_array.sum() / denom
     if reduction == "sum":
         return loss_array.sum()
     return loss_array
+
+
+def _row_scale(g, reduction, denom):
+    """dL/dℓ_n for each row's loss ℓ_n under the reduction of :func:`_reduce` (weighted mean)."""
+    if reduction == "mean":
+        return g / denom
+    if reduction == "sum":
+        return g
+    return g.reshape(-1)
 
 
 def _d_reduce(g, shape, reduction, xp):
@@ -305,11 +315,7 @@ class CrossEntropy(Function):
         self.idx, self.safe_t, self.keep, self.w_y = idx, safe_t, keep, w_y
         self.weight, self.smoothing, self.n_classes = weight, smoothing, n_classes
         self.denom = w_y.sum()
-        if reduction == "mean":
-            return loss.sum() / self.denom
-        if reduction == "sum":
-            return loss.sum()
-        return loss.reshape(target.shape)
+        return _reduce(loss.reshape(target.shape), reduction, self.denom)
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -323,12 +329,7 @@ class CrossEntropy(Function):
         else:
             grad = self.p * q_target[:, None]
         grad[self.idx, self.safe_t] -= q_target
-        if self.reduction == "mean":
-            grad *= g / self.denom
-        elif self.reduction == "sum":
-            grad *= g
-        else:
-            grad *= g.reshape(-1, 1)
+        grad *= _row_scale(g, self.reduction, self.denom)[..., None]
         return _unrows(grad, self.shape)
 
 
@@ -379,23 +380,13 @@ class NLLLoss(Function):
         self.w_y = keep.astype(x.dtype) if weight is None else weight[self.safe_t] * keep
         loss = -self.w_y * rows[self.idx, self.safe_t]
         self.denom = self.w_y.sum()
-        if reduction == "mean":
-            return loss.sum() / self.denom
-        if reduction == "sum":
-            return loss.sum()
-        return loss.reshape(target.shape)
+        return _reduce(loss.reshape(target.shape), reduction, self.denom)
 
     def backward(self, g):
         xp = get_array_module(g)
         n, c = self.idx.shape[0], (self.shape[1] if len(self.shape) > 1 else self.shape[0])
         grad = xp.zeros((n, c), dtype=self.w_y.dtype)
-        if self.reduction == "mean":
-            scale = g / self.denom
-        elif self.reduction == "sum":
-            scale = g
-        else:
-            scale = g.reshape(-1)
-        grad[self.idx, self.safe_t] = -self.w_y * scale
+        grad[self.idx, self.safe_t] = -self.w_y * _row_scale(g, self.reduction, self.denom)
         return _unrows(grad, self.shape)
 
 
