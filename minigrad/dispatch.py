@@ -62,11 +62,9 @@ def matmul(a, b):
 
 
 def linear(x, weight, bias=None):
-    """``x @ weight.T + bias``; on the Triton path one GEMM with the bias added in its epilogue."""
-    if x.ndim >= 2 and use_triton(x, weight):
-        rows = x.reshape(-1, x.shape[-1])
-        y = _kernels().matmul(rows, weight.T, bias=bias)
-        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+    """``x @ weight.T + bias`` for rows x (N, in); on the Triton path one GEMM, bias in its epilogue."""
+    if use_triton(x, weight):
+        return _kernels().matmul(x, weight.T, bias=bias)
     y = x @ weight.T
     if bias is not None:
         y += bias

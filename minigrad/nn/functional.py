@@ -36,15 +36,19 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        self.x, self.weight, self.has_bias = x, weight, bias is not None
-        return dispatch.linear(x, weight, bias)  # on a GPU: one Triton GEMM with the bias fused
+        # (N, L, in) -> (N·L, in): one big GEMM, where NumPy would run one per leading index
+        self.x2, self.weight, self.has_bias = x.reshape(-1, x.shape[-1]), weight, bias is not None
+        self.x_shape = x.shape
+        y = dispatch.linear(self.x2, weight, bias)  # on a GPU: one Triton GEMM, bias fused
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
-        x2 = self.x.reshape(-1, self.x.shape[-1])
         g2 = g.reshape(-1, g.shape[-1])
         # the first layer's input is data: skip its gradient, a matmul as big as the forward
-        dx = dispatch.matmul(g, self.weight) if self.needs_input_grad[0] else None
-        dw = dispatch.matmul(g2.T, x2)
+        dx = None
+        if self.needs_input_grad[0]:
+            dx = dispatch.matmul(g2, self.weight).reshape(self.x_shape)
+        dw = dispatch.matmul(g2.T, self.x2)
         if not self.has_bias:
             return dx, dw
         return dx, dw, g2.sum(axis=0)

