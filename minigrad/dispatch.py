@@ -71,6 +71,24 @@ def linear(x, weight, bias=None):
     return y
 
 
+def flash_attention(q, k, v, causal: bool, scale: float):
+    """``(O, lse)`` from the flash-attention kernel (O(S·d) memory), or None where it does not apply.
+
+    The kernel takes (batch, heads, seq, head_dim) with 16 <= head_dim <= 128, no
+    mask but the causal one, and equal query/key lengths when causal.
+    """
+    fits = (q.ndim == 4 and k.shape == v.shape and q.shape[:2] == k.shape[:2]
+            and 16 <= q.shape[-1] <= 128 and (not causal or q.shape[2] == k.shape[2]))
+    if fits and use_triton(q, k, v):
+        return _kernels().attention(q, k, v, causal=causal, scale=scale, return_lse=True)
+    return None
+
+
+def flash_attention_backward(q, k, v, o, lse, g, causal: bool, scale: float):
+    """(dQ, dK, dV) from the flash-attention backward kernels (recomputing P block by block)."""
+    return _kernels().attention_backward(q, k, v, o, lse, g, causal=causal, scale=scale)
+
+
 def softmax(x, axis: int, log: bool = False):
     """Softmax (or log-softmax) along ``axis``, stable: exp(x - max) / Σ exp(x - max)."""
     if axis == x.ndim - 1 and use_triton(x):

@@ -98,3 +98,38 @@ def test_linear_uses_one_gemm_with_fused_bias(rng, monkeypatch):
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
     for t, g in zip((x, w, b), grads):
         np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_goes_through_the_flash_kernels(causal, rng, monkeypatch):
+    import minigrad.nn.functional as F
+
+    launched = []
+    for name in ("attention", "attention_backward"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name,
+                            lambda *a, _real=real, _name=name, **kw: launched.append(_name) or _real(*a, **kw))
+    q, k, v = (mg.tensor(rng.standard_normal((1, 2, 19, 16)).astype(np.float32), requires_grad=True)
+               for _ in range(3))
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    expected.sum().backward()
+    grads = [t.grad.numpy().copy() for t in (q, k, v)]
+    for t in (q, k, v):
+        t.grad = None
+    with kernels.use("triton"):
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        out.sum().backward()
+    assert launched == ["attention", "attention_backward"]
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+    for t, g in zip((q, k, v), grads):
+        np.testing.assert_allclose(t.grad.numpy(), g, rtol=1e-4, atol=1e-4)
+
+
+def test_masked_attention_keeps_the_array_path(monkeypatch):
+    import minigrad.nn.functional as F
+
+    monkeypatch.setattr(kernels, "attention", lambda *a, **k: pytest.fail("flash kernel with a mask"))
+    q = mg.randn(1, 1, 4, 16)
+    mask = np.tril(np.ones((4, 4), dtype=bool))
+    with kernels.use("triton"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=mask)

@@ -559,10 +559,10 @@ print(f"loss {triton_run[0]:.6f} vs {reference_run[0]:.6f}; max |difference| of 
 # %% [markdown]
 # Five launches for one forward and backward: the matmul, the softmax, the
 # softmax backward, and the two matmuls of the matmul backward
-# ($dX = G W^\top$, $dW = X^\top G$). Attention is not dispatched by the engine
-# yet: `F.scaled_dot_product_attention` is a fused op on NumPy/CuPy arrays
-# (`minigrad/ops/attention.py`), so the flash attention kernel is only used
-# directly, as in section 3.
+# ($dX = G W^\top$, $dW = X^\top G$). `F.scaled_dot_product_attention` is
+# dispatched too: with no mask but the causal one and no dropout, the Triton path
+# runs the flash attention forward and backward kernels of section 3
+# (`minigrad/ops/attention.py`); with any other mask it stays on the array path.
 #
 # ## 6. On a GPU: the benchmark
 #

@@ -13,7 +13,9 @@ Backward, with G = dL/dO (the softmax Jacobian applied row by row, never formed)
 
 One Function keeps P (L×S per head) instead of the four or five intermediate
 arrays a composition of matmul/softmax ops would store, and its backward is the
-four products above.
+four products above. On the Triton path (a GPU, or ``kernels.use("triton")``)
+the flash-attention kernel keeps only O and the row log-sum-exp: O(L·E) memory
+instead of O(L·S) (``minigrad/dispatch.py``, ``kernels/attention.py``).
 
 Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a boolean
 mask says which keys a query may attend to (True = attend); a float mask is
@@ -31,6 +33,7 @@ import math
 
 import numpy as np
 
+from minigrad import dispatch
 from minigrad.backend import get_array_module
 from minigrad.random import get_rng
 from minigrad.tensor import Function, Tensor
@@ -61,8 +64,15 @@ class ScaledDotProductAttention(Function):
 
     broadcasts = True  # batch/head dims of Q, K, V may broadcast
 
-    def forward(self, q, k, v, allowed, additive, scale, dropout_p):
+    def forward(self, q, k, v, allowed, additive, scale, dropout_p, causal):
         xp = get_array_module(q)
+        self.q, self.k, self.v, self.scale, self.causal = q, k, v, scale, causal
+        only_causal = additive is None and (allowed is None or causal)
+        flash = dispatch.flash_attention(q, k, v, causal, scale) if only_causal and not dropout_p else None
+        if flash is not None:  # the Triton kernel (on a GPU): P is never stored
+            self.o, self.lse = flash
+            return self.o
+        self.o = None
         scores = q @ k.swapaxes(-1, -2)
         scores *= q.dtype.type(scale)
         if additive is not None:
@@ -74,10 +84,13 @@ class ScaledDotProductAttention(Function):
             keep = get_rng().random(self.p.shape, dtype=np.float32) >= dropout_p
             self.keep = xp.asarray(keep) * q.dtype.type(1 / (1 - dropout_p))
             p_used = self.p * self.keep
-        self.q, self.k, self.v, self.p_used, self.scale = q, k, v, p_used, scale
+        self.p_used = p_used
         return p_used @ v
 
     def backward(self, g):
+        if self.o is not None:
+            return dispatch.flash_attention_backward(self.q, self.k, self.v, self.o, self.lse, g,
+                                                     self.causal, self.scale)
         p = self.p
         dv = self.p_used.swapaxes(-1, -2) @ g
         dp = g @ self.v.swapaxes(-1, -2)
@@ -137,4 +150,5 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             additive = mask.astype(query.dtype, copy=False)
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     return ScaledDotProductAttention.apply(query, key, value, allowed=allowed, additive=additive,
-                                           scale=scale, dropout_p=float(dropout_p))
+                                           scale=scale, dropout_p=float(dropout_p),
+                                           causal=is_causal)
