@@ -48,8 +48,13 @@ def _to_numpy(y, name: str, fn: str) -> np.ndarray:
     if isinstance(y, Tensor):
         y = np.asarray(y)  # Tensor.__array__ copies from the GPU if needed
     y = np.asarray(y.get() if hasattr(y, "get") else y)  # CuPy arrays
-    if y.ndim == 2 and name == "y_pred":
-        y = y.argmax(axis=1)  # scores/logits -> predicted class
+    if y.ndim == 2 and y.shape[1] == 1:  # a column of labels, e.g. a binary model's (N, 1)
+        if y.dtype.kind == "f" and not np.all((y == 0) | (y == 1)):
+            raise ValueError(f"{fn}: {name} of shape {y.shape} holds scores, not labels; "
+                             "threshold them first, e.g. (logits > 0)")
+        y = y[:, 0]
+    elif y.ndim == 2 and name == "y_pred":
+        y = y.argmax(axis=1)  # (N, K) scores/logits -> predicted class
     if y.ndim != 1:
         raise ValueError(f"{fn}: expected {name} of shape (N,), got shape {y.shape}")
     if y.dtype.kind == "f":

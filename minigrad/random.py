@@ -37,11 +37,16 @@ def _make(array, dtype, requires_grad, device) -> Tensor:
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
-    """A tensor from a list, number or array.
+    """A tensor from a list, number or array, always a copy (as ``torch.tensor``).
 
     Python floats become float32 (the default dtype), Python ints int64;
-    NumPy arrays keep their dtype unless ``dtype`` is given.
+    NumPy arrays keep their dtype unless ``dtype`` is given. (``Tensor(array)``
+    instead shares the array's memory, like ``torch.from_numpy``.)
     """
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "copy"):
+        data = data.copy()  # an optimizer step must never write into the caller's array
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
@@ -56,8 +61,11 @@ def ones(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A tensor filled with ``fill_value``."""
-    return _make(np.full(_shape((shape,)), fill_value), dtype, requires_grad, device)
+    """A tensor filled with ``fill_value`` (int64 for an int, bool for a bool, as PyTorch)."""
+    array = np.full(_shape((shape,)), fill_value)
+    if dtype is None and array.dtype.kind in "biu":
+        return Tensor(array, device=device)
+    return _make(array, dtype, requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None) -> Tensor:

@@ -60,8 +60,12 @@ def _encode(value, path: tuple, arrays: dict):
             raise TypeError(f"save: the array at {where} holds Python objects (it would need pickle)")
         return {"array": name}
     if isinstance(value, dict):
-        items = []
+        items, names = [], set()
         for key, item in value.items():
+            if str(key) in names:  # 0 and "0" would share one path in the file
+                raise ValueError(f"save: keys {key!r} and {str(key)!r} at {where} collide; "
+                                 "use keys that differ as strings")
+            names.add(str(key))
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise TypeError(f"save: dict keys must be str or int, got {key!r} at {where}")
             if isinstance(key, str) and ("/" in key or key == _STRUCTURE_KEY):

@@ -152,6 +152,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         fn = cls()
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{fn.name}: expected Tensor inputs, got {type(t).__name__}; "
+                                "wrap arrays with minigrad.tensor(...)")
         try:
             data = fn.forward(*[t.data for t in inputs], **params)
         except ValueError as e:  # NumPy's shape errors don't say which op failed

@@ -114,3 +114,14 @@ def test_binary_matches_scikit_learn(rng):
         assert metrics.f1_score(y_true, y_pred, average="binary", pos_label=pos_label) == (
             pytest.approx(sklearn_metrics.f1_score(y_true, y_pred, pos_label=pos_label))
         )
+
+
+def test_a_column_of_binary_predictions_is_labels_not_scores():
+    """(N, 1) predictions, as a binary model gives them, must not go through argmax."""
+    y = np.array([1, 0, 1, 1, 0])
+    logits = np.array([[2.0], [-1.0], [3.0], [-2.0], [-3.0]], np.float32)
+    preds = (logits > 0).astype(np.int64)
+    assert metrics.accuracy(y, preds) == pytest.approx(0.8)
+    assert metrics.f1_score(y, preds, average="binary") == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="threshold them first"):
+        metrics.accuracy(y, logits)

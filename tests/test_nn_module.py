@@ -345,3 +345,10 @@ def test_loss_modules_call_the_functional_losses(rng):
         np.testing.assert_allclose(criterion(*args).numpy(), expected.numpy())
     log_p = nn.functional.log_softmax(z, dim=1)
     assert nn.NLLLoss()(log_p, y).item() == pytest.approx(nn.CrossEntropyLoss()(z, y).item())
+
+
+def test_parameter_copies_the_array_it_is_made_from():
+    source = np.ones(3, dtype=np.float32)
+    p = nn.Parameter(source)
+    p.data -= 1  # what an optimizer step does
+    assert source.tolist() == [1.0, 1.0, 1.0]

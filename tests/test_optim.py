@@ -391,3 +391,15 @@ def test_scheduler_state_dict_resume():
     resumed = lr_scheduler.CosineAnnealingLR(_opt(), T_max=10)
     resumed.load_state_dict(state)
     assert _lrs(resumed, 3) == pytest.approx(_lrs(sched, 3))
+
+
+def test_frozen_parameters_are_accepted_and_left_alone():
+    """Transfer learning: freeze some layers, then pass model.parameters() as usual."""
+    model = minigrad.nn.Linear(3, 2)
+    model.weight.requires_grad_(False)
+    frozen, bias = model.weight.numpy().copy(), model.bias.numpy().copy()
+    opt = minigrad.optim.SGD(model.parameters(), lr=0.1)
+    model(minigrad.ones(4, 3)).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(model.weight.numpy(), frozen)
+    np.testing.assert_allclose(model.bias.numpy(), bias - 0.1 * 4)  # d(sum)/db = batch size

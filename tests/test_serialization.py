@@ -97,3 +97,9 @@ def test_load_refuses_pickled_objects(tmp_path):
     np.savez(path, payload=np.array([{"code": 1}], dtype=object))
     with pytest.raises(ValueError, match="allow_pickle"):
         minigrad.load(path)
+
+
+def test_keys_that_collide_as_strings_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="collide"):
+        minigrad.save({"a": {0: np.ones(1), "0": np.zeros(1)}}, tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()

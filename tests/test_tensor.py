@@ -318,3 +318,56 @@ def test_logsumexp_of_all_minus_infinity_rows_is_minus_infinity():
     x = mg.tensor([[-np.inf, -np.inf], [0.0, 0.0]])
     out = x.logsumexp(dim=1).numpy()
     assert out[0] == -np.inf and out[1] == pytest.approx(np.log(2))
+
+
+# ----------------------------------------------------------------------------- regressions (bug hunt)
+
+
+def test_numpy_scalars_do_not_widen_float32():
+    x = mg.ones(2, requires_grad=True)
+    for y in (x / np.sqrt(2.0), x * np.int64(3), x ** np.float64(2), mg.maximum(x, np.float64(0))):
+        assert y.dtype == np.float32
+
+
+def test_integer_tensors_give_float32_in_float_ops():
+    i = mg.tensor([1, 2, 4])
+    for y in (i / i, i / 2, mg.exp(i), mg.sqrt(i), mg.log(i), i.softmax(0), mg.sigmoid(i), i ** 0.5):
+        assert y.dtype == np.float32
+    assert (i * 2).dtype == np.int64 and (i ** 2).dtype == np.int64  # integer results stay integers
+
+
+def test_arrays_passed_to_ops_get_a_clear_error():
+    with pytest.raises(TypeError, match="exp: expected Tensor inputs, got ndarray"):
+        mg.ops.elementwise.Exp.apply(np.ones(3))
+
+
+def test_tensor_copies_its_input_like_torch_tensor():
+    source = np.ones(3, dtype=np.float32)
+    t = mg.tensor(source, requires_grad=True)
+    t.data -= 1
+    assert source.tolist() == [1.0, 1.0, 1.0]
+    shared = mg.Tensor(source)  # Tensor(array) shares memory, like torch.from_numpy
+    shared.data += 1
+    assert source.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_softmax_accepts_numpy_axis_alias():
+    x = mg.tensor([[1.0, 2.0], [3.0, 5.0]])
+    np.testing.assert_allclose(x.softmax(axis=0).numpy(), x.softmax(dim=0).numpy())
+
+
+def test_zero_dim_tensors_accept_dim_0_and_minus_1():
+    x = mg.tensor(3.0, requires_grad=True)
+    assert x.sum(dim=0).item() == 3.0 and x.logsumexp(dim=-1).item() == 3.0
+
+
+def test_pow_zero_has_zero_gradient_at_zero():
+    x = mg.tensor([0.0, 2.0], requires_grad=True)
+    (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_full_with_an_int_is_int64_and_expand_rejects_minus_one_for_new_dims():
+    assert mg.full((2,), 3).dtype == np.int64 and mg.full((2,), 3.0).dtype == np.float32
+    with pytest.raises(ValueError, match="expand: -1 is not allowed for the new leading dims"):
+        mg.ones(3).expand(-1, 3)

@@ -48,6 +48,8 @@ class Parameter(Tensor):
     def __init__(self, data, requires_grad: bool = True, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
+        if hasattr(data, "copy"):
+            data = data.copy()  # the optimizer updates it in place: never the caller's array
         if dtype is None and getattr(data, "dtype", np.dtype(float)).kind == "f":
             dtype = getattr(data, "dtype", get_default_dtype())
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)

@@ -64,12 +64,14 @@ class _BatchNorm(Module):
                              f"in dim 1, got shape {x.shape}")
         use_batch_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:  # cumulative average over the batches seen
+            momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
+        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         training=use_batch_stats, momentum=momentum, eps=self.eps)
+        if counting:  # only once batch_norm accepted the batch
             self.num_batches_tracked.data += 1
-            if self.momentum is None:
-                momentum = 1.0 / int(self.num_batches_tracked.data)
-        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          training=use_batch_stats, momentum=momentum, eps=self.eps)
+        return out
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -18,6 +18,8 @@ def lift(value, like: Tensor) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
+    if isinstance(value, np.generic):
+        value = value.item()  # np.float64(2) must not widen a float32 tensor (NumPy 2 would)
     if isinstance(value, numbers.Number):
         dtype = np.result_type(like.dtype, value)
         if dtype.kind == "f" and like.dtype.kind != "f":
@@ -45,6 +47,14 @@ def lift_pair(a, b):
     return a, b
 
 
+def as_float(x: Tensor) -> Tensor:
+    """An integer or bool tensor as the default float dtype (``exp``, ``/`` ... of ints are
+    floats, float32 as in PyTorch); a float tensor unchanged."""
+    if x.dtype.kind in "biu":
+        return Tensor._wrap(x.data.astype(get_default_dtype()))
+    return x
+
+
 def resolve_dim(dim, axis, op: str):
     """Accept PyTorch's ``dim`` and NumPy's ``axis`` (not both); return a tuple of axes or None."""
     if axis is not None:
@@ -66,7 +76,8 @@ def normalize_axes(axes, ndim: int, op: str):
         return tuple(range(ndim))
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise IndexError(f"{op}: dim {a} is out of range for a tensor with {ndim} dims")
-        out.append(a % ndim if ndim else 0)
+        if ndim:  # a 0-d tensor accepts dim 0 / -1, as in PyTorch, and has nothing to reduce
+            out.append(a % ndim)
     return tuple(out)

@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import get_array_module
-from minigrad.ops._util import lift, lift_pair
+from minigrad.ops._util import as_float, lift, lift_pair
 from minigrad.tensor import Function, Tensor
 
 # ============================================================================ arithmetic
@@ -89,6 +89,8 @@ class PowScalar(Function):
         return x**p
 
     def backward(self, g):
+        if self.p == 0:  # x^0 = 1 everywhere: zero slope (p x^(p-1) would be 0·∞ at x = 0)
+            return g * 0
         return g * self.p * self.x ** (self.p - 1)
 
 
@@ -129,7 +131,8 @@ def mul(a, b) -> Tensor:
 
 def div(a, b) -> Tensor:
     """Elementwise ``a / b`` with broadcasting."""
-    return Div.apply(*lift_pair(a, b))
+    a, b = lift_pair(a, b)
+    return Div.apply(as_float(a), as_float(b))  # int / int is a float, as in PyTorch
 
 
 def neg(x: Tensor) -> Tensor:
@@ -140,7 +143,8 @@ def neg(x: Tensor) -> Tensor:
 def pow(a, b) -> Tensor:  # noqa: A001 - the PyTorch name
     """Elementwise ``a ** b``. A constant exponent uses the cheaper x^p rule."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and np.ndim(b) == 0:
-        return PowScalar.apply(a, p=b)
+        p = b.item() if isinstance(b, np.generic) else b  # a NumPy scalar must not widen a
+        return PowScalar.apply(as_float(a) if isinstance(p, float) else a, p=p)
     return Pow.apply(*lift_pair(a, b))
 
 
@@ -209,17 +213,17 @@ class Clip(Function):
 
 def exp(x: Tensor) -> Tensor:
     """Elementwise e^x."""
-    return Exp.apply(x)
+    return Exp.apply(as_float(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Elementwise natural logarithm ln x."""
-    return Log.apply(x)
+    return Log.apply(as_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(as_float(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
@@ -369,12 +373,12 @@ class GELU(Function):
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, tanh x = (e^x - e^-x) / (e^x + e^-x); dy/dx = 1 - tanh² x."""
-    return Tanh.apply(x)
+    return Tanh.apply(as_float(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid σ(x) = 1 / (1 + e^-x), stable for any |x|; dσ/dx = σ(1 - σ)."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(as_float(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -391,7 +395,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """GELU, x Φ(x); ``approximate="tanh"`` uses the tanh form (as GPT-2 does)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(x, approximate=approximate)
+    return GELU.apply(as_float(x), approximate=approximate)
 
 
 # ============================================================================ selection

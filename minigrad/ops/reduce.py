@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from minigrad import dispatch
 from minigrad.backend import get_array_module
-from minigrad.ops._util import normalize_axes, resolve_dim, resolve_keepdim
+from minigrad.ops._util import as_float, normalize_axes, resolve_dim, resolve_keepdim
 from minigrad.tensor import Function, Tensor
 
 
@@ -209,7 +209,7 @@ def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
 def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
     """log Σ exp(x) over ``dim``, stable for large inputs; its gradient is softmax(x)."""
     axes = _axes(x, dim, axis, "logsumexp")
-    return LogSumExp.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
+    return LogSumExp.apply(as_float(x), axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
 
 
 def _one_dim(x, dim, axis, op):
@@ -219,14 +219,14 @@ def _one_dim(x, dim, axis, op):
     return axes[0]
 
 
-def softmax(x: Tensor, dim=-1, *, axis=None) -> Tensor:
+def softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
     """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``dim`` (default the last), stable."""
-    return Softmax.apply(x, dim=_one_dim(x, dim, axis, "softmax"))
+    return Softmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "softmax"))
 
 
-def log_softmax(x: Tensor, dim=-1, *, axis=None) -> Tensor:
-    """log softmax(x)_i = x_i - logsumexp(x) along ``dim``, stable for large inputs."""
-    return LogSoftmax.apply(x, dim=_one_dim(x, dim, axis, "log_softmax"))
+def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """log softmax(x)_i = x_i - logsumexp(x) along ``dim`` (default the last), stable."""
+    return LogSoftmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "log_softmax"))
 
 
 __all__ = [

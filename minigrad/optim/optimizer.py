@@ -59,11 +59,6 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{self.name}: expected Tensors, got {type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError(
-                    f"{self.name}: a parameter of shape {p.shape} does not require grad "
-                    "(optimising it would do nothing)"
-                )
             if id(p) in seen:
                 raise ValueError(f"{self.name}: a parameter of shape {p.shape} appears twice")
             seen.add(id(p))
