@@ -18,6 +18,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from minigrad.io import write_bytes_atomic
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cells import parse_cells  # noqa: E402
 
@@ -54,9 +56,7 @@ def main() -> int:
     except Exception:  # noqa: BLE001 - report any failure of the chapter and exit non-zero
         traceback.print_exc()
         return 1
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, out)
+    write_bytes_atomic(out, json.dumps(results, indent=1).encode())
     return 0
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
+from minigrad.io import write_bytes_atomic
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cells import parse_cells, title_of, to_markdown  # noqa: E402
 
@@ -69,9 +71,7 @@ def _run(chapter: Path, figures: Path) -> list[dict]:
         raise PluginError(f"tutorial {chapter.name} failed in fast mode:\n{result.stderr[-4000:]}")
     cells = json.loads(out.read_text())
     out.unlink()
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint, "cells": cells}))
-    os.replace(tmp, cached)
+    write_bytes_atomic(cached, json.dumps({"fingerprint": fingerprint, "cells": cells}).encode())
     return cells
 
 
