@@ -14,16 +14,25 @@ from minigrad import backend
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.ops import *  # noqa: F403
 from minigrad.random import (
+    Generator,
     arange,
+    empty,
+    empty_like,
+    from_numpy,
     full,
+    full_like,
     get_rng,
     manual_seed,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -33,20 +42,40 @@ from minigrad.tensor import (
     Tensor,
     enable_grad,
     get_default_dtype,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_default_dtype,
+    set_grad_enabled,
     unbroadcast,
 )
 
 __version__ = "0.1.0"
 
-float16 = _np.float16
-float32 = _np.float32
-float64 = _np.float64
-int32 = _np.int32
-int64 = _np.int64
-bool_ = _np.bool_
+# dtypes, with PyTorch's names and aliases (``minigrad.float`` is float32, as ``torch.float``)
+float16 = half = _np.float16
+float32 = float = _np.float32  # noqa: A001 - PyTorch's name
+float64 = double = _np.float64
+uint8 = _np.uint8
+int8 = _np.int8
+int16 = short = _np.int16
+int32 = int = _np.int32  # noqa: A001
+int64 = long = _np.int64
+bool_ = bool = _np.bool_  # noqa: A001
+
+
+def __getattr__(name):
+    # bfloat16 comes from the ml_dtypes package (NumPy has none); loaded on first use
+    if name == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise AttributeError(
+                "minigrad.bfloat16 needs the ml_dtypes package (pip install ml_dtypes): NumPy has no "
+                "bfloat16. Tensors can be stored and cast in it; use float32 for CPU math."
+            ) from None
+        return _np.dtype(ml_dtypes.bfloat16)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
 def cuda_is_available() -> bool:
@@ -55,5 +84,5 @@ def cuda_is_available() -> bool:
 
 
 # nn and optim import the core above, so they come last (no import cycle)
-from minigrad import nn, optim  # noqa: E402
+from minigrad import autograd, nn, optim  # noqa: E402
 from minigrad.serialization import load, save  # noqa: E402

@@ -16,15 +16,70 @@ from minigrad.tensor import Tensor, get_default_dtype
 _rng = np.random.default_rng(0)
 
 
-def manual_seed(seed: int) -> None:
-    """Seed minigrad's global random generator."""
+def manual_seed(seed: int):
+    """Seed minigrad's global random generator (returns it as a :class:`Generator`)."""
     global _rng
     _rng = np.random.default_rng(seed)
+    return Generator._of(_rng, seed)
 
 
 def get_rng() -> np.random.Generator:
     """The global generator (for code that needs random numbers beyond these factories)."""
     return _rng
+
+
+class Generator:
+    """A random number generator of its own (``torch.Generator``), for ``generator=`` arguments.
+
+    >>> g = minigrad.Generator().manual_seed(42)
+    >>> minigrad.randn(3, generator=g)        # the same numbers for the same seed,
+    ...                                       # whatever the global generator did
+
+    It wraps a NumPy ``np.random.Generator`` (the attribute ``numpy``).
+    """
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+        self._seed = int(np.random.SeedSequence().entropy % (2**63))
+        self.numpy = np.random.default_rng(self._seed)
+
+    @classmethod
+    def _of(cls, rng: np.random.Generator, seed: int) -> Generator:
+        g = cls.__new__(cls)
+        g.device, g._seed, g.numpy = "cpu", seed, rng
+        return g
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reseed; returns ``self`` (so ``Generator().manual_seed(0)`` reads as in PyTorch)."""
+        self._seed = int(seed)
+        self.numpy = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from fresh entropy and return the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self.numpy.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self.numpy.bit_generator.state = state
+        return self
+
+
+def _numpy_rng(generator=None) -> np.random.Generator:
+    """The NumPy generator behind a ``generator=`` argument (the global one for None)."""
+    if generator is None:
+        return _rng
+    if isinstance(generator, Generator):
+        return generator.numpy
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"generator must be a minigrad.Generator, got {type(generator).__name__}")
 
 
 def _shape(shape):
@@ -44,7 +99,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     instead shares the array's memory, like ``torch.from_numpy``.)
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if hasattr(data, "copy"):
         data = data.copy()  # an optimizer step must never write into the caller's array
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
@@ -76,33 +131,112 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     return Tensor(array, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
-def randn(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """Samples from the standard normal distribution N(0, 1)."""
-    return _make(_rng.standard_normal(_shape(shape)), dtype, requires_grad, device)
+def empty(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """An uninitialised tensor (``torch.empty``); minigrad fills it with zeros."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def rand(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """Samples from the uniform distribution on [0, 1)."""
-    return _make(_rng.random(_shape(shape)), dtype, requires_grad, device)
+def randn(*shape, generator=None, dtype=None, requires_grad=False, device=None) -> Tensor:
+    r"""Samples from the standard normal distribution $\mathcal{N}(0, 1)$."""
+    return _make(_numpy_rng(generator).standard_normal(_shape(shape)), dtype, requires_grad, device)
 
 
-def randint(low, high, size, device=None) -> Tensor:
-    """Random integers in [low, high) (int64)."""
-    return Tensor(_rng.integers(low, high, size=size), device=device)
+def rand(*shape, generator=None, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Samples from the uniform distribution on $[0, 1)$."""
+    return _make(_numpy_rng(generator).random(_shape(shape)), dtype, requires_grad, device)
+
+
+def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    r"""Random integers in $[\text{low}, \text{high})$, int64 by default.
+
+    PyTorch's signatures: ``randint(high, size)`` and ``randint(low, high, size)``
+    (``size`` a tuple, positionally or by keyword).
+    """
+    if size is None:
+        *bounds, size = args
+    else:
+        bounds = list(args)
+    if len(bounds) == 1:
+        low, high = 0, bounds[0]
+    elif len(bounds) == 2:
+        low, high = bounds
+    else:
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    size = (size,) if isinstance(size, int) else tuple(size)
+    array = _numpy_rng(generator).integers(low, high, size=size)
+    return Tensor(array, dtype=dtype or np.int64, device=device, requires_grad=requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64)."""
+    return Tensor(_numpy_rng(generator).permutation(n), dtype=dtype or np.int64, device=device)
+
+
+def normal(mean, std, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
+    r"""Samples from $\mathcal{N}(\text{mean}, \text{std}^2)$ (float means/stds and a ``size``)."""
+    mean = mean._data if isinstance(mean, Tensor) else mean
+    std = std._data if isinstance(std, Tensor) else std
+    return _make(_numpy_rng(generator).normal(mean, std, size=size), dtype, False, device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """Draw ``num_samples`` indices per row with probabilities proportional to ``input``'s rows.
+
+    Works on a 1-D tensor or each row of a 2-D one (as ``torch.multinomial``); int64 out.
+    """
+    rng = _numpy_rng(generator)
+    probs = backend.to_device(input._data, "cpu").astype(np.float64)
+    rows = probs[None] if probs.ndim == 1 else probs
+    if (rows < 0).any() or not np.isfinite(rows).all():
+        raise RuntimeError("multinomial: probability tensor contains inf, nan or an element < 0")
+    out = []
+    for p in rows:
+        total = p.sum()
+        if total <= 0:
+            raise RuntimeError("multinomial: invalid distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > (p > 0).sum():
+            raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples "
+                               "without replacement")
+        out.append(rng.choice(p.size, size=num_samples, replace=replacement, p=p / total))
+    result = np.stack(out).astype(np.int64)
+    return Tensor(result[0] if probs.ndim == 1 else result, device=input.device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory (``torch.from_numpy``): writes show in both."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
+    return Tensor(array)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Zeros with the shape, dtype and device of ``t``."""
-    xp = backend.get_array_module(t.data)
+    xp = backend.get_array_module(t._data)
     return Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Ones with the shape, dtype and device of ``t``."""
-    xp = backend.get_array_module(t.data)
+    xp = backend.get_array_module(t._data)
     return Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """N(0, 1) samples with the shape and device of ``t``."""
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """``fill_value`` with the shape, dtype and device of ``t``."""
+    xp = backend.get_array_module(t._data)
+    return Tensor(xp.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor like ``t`` (minigrad fills it with zeros)."""
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    """Uniform $[0, 1)$ samples with the shape and device of ``t``."""
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)

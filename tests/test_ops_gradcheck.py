@@ -107,8 +107,8 @@ REDUCTIONS = {
     "var": mg.var,
     "var_biased": lambda x, **kw: mg.var(x, correction=0, **kw),
     "std": mg.std,
-    "max": mg.max,
-    "min": mg.min,
+    "amax": mg.amax,
+    "amin": mg.amin,
     "logsumexp": mg.logsumexp,
 }
 DIMS = [None, 0, -1, (0, 2), (1,)]
@@ -118,17 +118,45 @@ DIMS = [None, 0, -1, (0, 2), (1,)]
 @pytest.mark.parametrize("dim", DIMS, ids=str)
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 def test_reductions(name, dim, keepdim, rng):
-    x = make((2, 3, 4), rng, distinct=name in ("max", "min"))
+    x = make((2, 3, 4), rng, distinct=name in ("amax", "amin"))
     assert mg.gradcheck(lambda x: REDUCTIONS[name](x, dim=dim, keepdim=keepdim), [x])
 
 
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
 @pytest.mark.parametrize("largest", [True, False])
-def test_max_min_split_gradient_between_ties(largest):
+def test_max_min_along_dim_values_and_gradient(largest, dim, keepdim, rng):
+    x = make((3, 4), rng, distinct=True)
+    op = mg.max if largest else mg.min
+    assert mg.gradcheck(lambda x: op(x, dim, keepdim=keepdim).values, [x])
+    values, indices = op(x, dim, keepdim)
+    ref = (np.max if largest else np.min)(x.numpy(), axis=dim, keepdims=keepdim)
+    ref_idx = (np.argmax if largest else np.argmin)(x.numpy(), axis=dim)
+    np.testing.assert_array_equal(values.numpy(), ref)
+    np.testing.assert_array_equal(indices.numpy(), np.expand_dims(ref_idx, dim) if keepdim else ref_idx)
+    assert indices.dtype == np.int64 and not indices.requires_grad
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_amax_amin_split_gradient_between_ties(largest):
     x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64, requires_grad=True)
-    y = x.max(dim=1) if largest else x.min(dim=1)
+    y = x.amax(dim=1) if largest else x.amin(dim=1)
     y.sum().backward()
     expected = [[0, 0.5, 0.5], [1 / 3] * 3] if largest else [[1, 0, 0], [1 / 3] * 3]
     np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_max_along_dim_sends_gradient_to_the_index_like_pytorch(largest):
+    # torch.max(x, 1) routes the gradient to the returned index (the first winner),
+    # while the full reduction x.max() splits it between ties (PyTorch 2.x, both)
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64, requires_grad=True)
+    (x.max(dim=1) if largest else x.min(dim=1)).values.sum().backward()
+    first = [[0, 1, 0], [1, 0, 0]] if largest else [[1, 0, 0], [1, 0, 0]]
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+    x.grad = None
+    (x[1].max() if largest else x[1].min()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0, 0], [1 / 3] * 3])
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])

@@ -24,7 +24,7 @@ def lift(value, like: Tensor) -> Tensor:
         dtype = np.result_type(like.dtype, value)
         if dtype.kind == "f" and like.dtype.kind != "f":
             dtype = get_default_dtype()  # int tensor * 0.5 -> float32, as in PyTorch
-        xp = backend.get_array_module(like.data)
+        xp = backend.get_array_module(like._data)
         return Tensor._wrap(xp.asarray(value, dtype=dtype))
     return Tensor(value, device=like.device)
 
@@ -41,9 +41,9 @@ def lift_pair(a, b):
         b = lift(b, a)
     if a.dtype.kind != b.dtype.kind:
         if a.dtype.kind == "f" and b.dtype.kind in "biu":
-            b = Tensor._wrap(b.data.astype(a.dtype))
+            b = Tensor._wrap(b._data.astype(a.dtype))
         elif b.dtype.kind == "f" and a.dtype.kind in "biu":
-            a = Tensor._wrap(a.data.astype(b.dtype))
+            a = Tensor._wrap(a._data.astype(b.dtype))
     return a, b
 
 
@@ -51,7 +51,7 @@ def as_float(x: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype (``exp``, ``/`` ... of ints are
     floats, float32 as in PyTorch); a float tensor unchanged."""
     if x.dtype.kind in "biu":
-        return Tensor._wrap(x.data.astype(get_default_dtype()))
+        return Tensor._wrap(x._data.astype(get_default_dtype()))
     return x
 
 

@@ -131,13 +131,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p}")
     if is_causal and attn_mask is not None:
         raise ValueError(f"{name}: pass either attn_mask or is_causal=True, not both")
-    xp = get_array_module(query.data)
+    xp = get_array_module(query._data)
     lq, s = query.shape[-2], key.shape[-2]
     allowed, additive = None, None
     if is_causal:
         allowed = xp.tril(xp.ones((lq, s), dtype=bool))
     elif attn_mask is not None:
-        mask = xp.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        mask = xp.asarray(attn_mask._data if isinstance(attn_mask, Tensor) else attn_mask)
         batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
         try:
             np.broadcast_shapes(mask.shape, batch + (lq, s))

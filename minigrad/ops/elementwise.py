@@ -114,14 +114,14 @@ class Pow(Function):
         return ga, gb
 
 
-def add(a, b) -> Tensor:
-    """Elementwise ``a + b`` with broadcasting."""
-    return Add.apply(*lift_pair(a, b))
+def add(a, b, *, alpha=1) -> Tensor:
+    r"""Elementwise $a + \alpha b$ with broadcasting."""
+    return Add.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
-def sub(a, b) -> Tensor:
-    """Elementwise ``a - b`` with broadcasting."""
-    return Sub.apply(*lift_pair(a, b))
+def sub(a, b, *, alpha=1) -> Tensor:
+    r"""Elementwise $a - \alpha b$ with broadcasting."""
+    return Sub.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
 def mul(a, b) -> Tensor:
@@ -129,10 +129,25 @@ def mul(a, b) -> Tensor:
     return Mul.apply(*lift_pair(a, b))
 
 
-def div(a, b) -> Tensor:
-    """Elementwise ``a / b`` with broadcasting."""
+def div(a, b, *, rounding_mode=None) -> Tensor:
+    """Elementwise ``a / b`` with broadcasting.
+
+    ``rounding_mode="trunc"`` rounds toward zero, ``"floor"`` down (Python's ``//``);
+    both keep integer dtypes and, being step functions, pass no gradient (as PyTorch).
+    """
     a, b = lift_pair(a, b)
-    return Div.apply(as_float(a), as_float(b))  # int / int is a float, as in PyTorch
+    if rounding_mode is None:
+        return Div.apply(as_float(a), as_float(b))  # int / int is a float, as in PyTorch
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    xp = backend.get_array_module(a._data)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        q = xp.floor_divide(a._data, b._data)
+        if rounding_mode == "trunc":  # floor and trunc differ where the signs differ
+            q = q + ((q < 0) & (q * b._data != a._data))
+        return Tensor._wrap(q)
+    q = a._data / b._data
+    return Tensor._wrap(xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -457,8 +472,8 @@ def minimum(a, b) -> Tensor:
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (all three broadcast together)."""
     a, b = lift_pair(a, b)
-    cond = condition.data if isinstance(condition, Tensor) else condition
-    xp = backend.get_array_module(a.data)
+    cond = condition._data if isinstance(condition, Tensor) else condition
+    xp = backend.get_array_module(a._data)
     cond = xp.asarray(cond, dtype=bool)
     # the gradient of each input must have the full broadcast shape before unbroadcast
     shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
@@ -498,7 +513,7 @@ def cast(x: Tensor, dtype) -> Tensor:
     if dtype == x.dtype:
         return x
     if dtype.kind != "f" and x.requires_grad:
-        return Tensor._wrap(x.data.astype(dtype))  # integer results carry no gradient
+        return Tensor._wrap(x._data.astype(dtype))  # integer results carry no gradient
     return Cast.apply(x, dtype=dtype)
 
 

@@ -95,7 +95,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: eval mode (training=False) needs running_mean and "
                              "running_var")
-        mean, var = running_mean.data, running_var.data
+        mean, var = running_mean._data, running_var._data
     affine = () if weight is None else (weight, bias)
     return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps, batch_stats=training)
 
@@ -106,14 +106,14 @@ def _batch_statistics(x: Tensor, running_mean, running_var, momentum):
     if m < 2:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    mean = x.data.mean(axis=axes)
-    var = x.data.var(axis=axes)
+    mean = x._data.mean(axis=axes)
+    var = x._data.var(axis=axes)
     if running_mean is not None:
-        running_mean.data *= 1 - momentum
-        running_mean.data += momentum * mean.astype(running_mean.dtype, copy=False)
+        running_mean._data *= 1 - momentum
+        running_mean._data += momentum * mean.astype(running_mean.dtype, copy=False)
     if running_var is not None:
-        running_var.data *= 1 - momentum
-        running_var.data += momentum * (var * (m / (m - 1))).astype(running_var.dtype, copy=False)
+        running_var._data *= 1 - momentum
+        running_var._data += momentum * (var * (m / (m - 1))).astype(running_var.dtype, copy=False)
     return mean, var
 
 

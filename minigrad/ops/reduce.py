@@ -9,6 +9,8 @@ each element ``g`` times that weight.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from minigrad import dispatch
 from minigrad.backend import get_array_module
 from minigrad.ops._util import as_float, normalize_axes, resolve_dim, resolve_keepdim
@@ -168,31 +170,95 @@ def std(x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, a
 
 
 def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
-    if x.data.size == 0:
-        raise ValueError(f"{op}: empty tensor of shape {x.shape} has no {op}")
+    if x._data.size == 0 and (dim is None and axis is None):
+        raise RuntimeError(f"{op}: empty tensor of shape {x.shape} has no {op}; "
+                           "pass dim= to reduce a non-empty dimension")
     axes = _axes(x, dim, axis, op)
     return Extremum.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims), largest=largest)
 
 
-def max(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    """Largest value over ``dim`` (int, tuple or None); ties share the gradient evenly.
+def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Largest value over ``dim`` (int, tuple or None, as ``torch.amax``); ties share the
+    gradient evenly."""
+    return _extremum(x, dim, keepdim, axis, keepdims, True, "amax")
 
-    Returns the values only (like ``torch.amax``); use :func:`argmax` for indices.
+
+def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    """Smallest value over ``dim`` (as ``torch.amin``); ties share the gradient evenly."""
+    return _extremum(x, dim, keepdim, axis, keepdims, False, "amin")
+
+
+class return_types:  # noqa: N801 - PyTorch's module name, torch.return_types
+    """Named tuples returned by ops with two results, as ``torch.return_types``."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+    sort = namedtuple("sort", ["values", "indices"])
+    topk = namedtuple("topk", ["values", "indices"])
+
+
+class ExtremumAlongDim(Function):
+    r"""(values, indices) = max (or min) along one ``dim``; only ``values`` is differentiable.
+
+    As in PyTorch, the gradient goes to the element ``indices`` names (the first
+    winner), not split between ties: $\partial y_j / \partial x_{i} = [i = \text{idx}_j]$.
     """
-    return _extremum(x, dim, keepdim, axis, keepdims, True, "max")
+
+    def forward(self, x, idx, dim, keepdim):
+        # idx: the winners' positions, keeping ``dim`` as size 1
+        self.idx, self.dim, self.keepdim, self.shape = idx, dim, keepdim, x.shape
+        values = get_array_module(x).take_along_axis(x, idx, axis=dim)
+        return values if keepdim else values.squeeze(axis=dim)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        xp.put_along_axis(dx, self.idx, _expand_back(g, (self.dim,), self.keepdim), axis=self.dim)
+        return dx
 
 
-def min(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    """Smallest value over ``dim``; ties share the gradient evenly (like ``torch.amin``)."""
-    return _extremum(x, dim, keepdim, axis, keepdims, False, "min")
+def _max_or_min(x, dim, keepdim, other, largest, op):
+    if isinstance(dim, Tensor) and other is None:  # torch.max(a, b): elementwise
+        dim, other = None, dim
+    if other is not None:
+        from minigrad.ops.elementwise import maximum, minimum
+
+        return (maximum if largest else minimum)(x, other)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}: keepdim needs dim")
+        return _extremum(x, None, False, None, False, largest, op)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}: dim must be an int (use amax/amin for several dims), got {dim}")
+    (axis,) = _axes(x, dim, None, op) or (None,)
+    if axis is None:  # a 0-d tensor
+        zero = Tensor._wrap(get_array_module(x._data).zeros((), dtype="int64"))
+        return getattr(return_types, op)(x, zero)
+    if x.shape[axis] == 0:
+        raise IndexError(f"{op}: dim {dim} of a tensor of shape {x.shape} is empty")
+    idx = x._data.argmax(axis=axis) if largest else x._data.argmin(axis=axis)
+    idx = get_array_module(idx).expand_dims(idx, axis)
+    values = ExtremumAlongDim.apply(x, idx=idx, dim=axis, keepdim=keepdim)
+    indices = Tensor._wrap(idx if keepdim else idx.squeeze(axis=axis))
+    return getattr(return_types, op)(values, indices)
 
 
-amax, amin = max, min
+def max(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
+    """``max(x)``: the largest value (ties share the gradient evenly).
+    ``max(x, dim)``: the named tuple ``(values, indices)`` along ``dim`` (gradient to the
+    index). ``max(a, b)``: the elementwise maximum. All three as ``torch.max``.
+    """
+    return _max_or_min(x, dim, keepdim, other, True, "max")
+
+
+def min(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
+    """``min(x)``, ``min(x, dim)`` → ``(values, indices)``, ``min(a, b)``: as ``torch.min``."""
+    return _max_or_min(x, dim, keepdim, other, False, "min")
 
 
 def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
     """Index of the largest value along ``dim`` (flattened if None). Not differentiable."""
-    out = x.data.argmax(axis=dim)
+    out = x._data.argmax(axis=dim)
     if keepdim and dim is not None:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
@@ -200,7 +266,7 @@ def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
 
 def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
     """Index of the smallest value along ``dim``. Not differentiable."""
-    out = x.data.argmin(axis=dim)
+    out = x._data.argmin(axis=dim)
     if keepdim and dim is not None:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
@@ -230,6 +296,6 @@ def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
 
 
 __all__ = [
-    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "return_types",
     "logsumexp", "softmax", "log_softmax",
 ]

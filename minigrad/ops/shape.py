@@ -184,7 +184,7 @@ def _index_arrays(index, like):
     out = []
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         elif isinstance(i, list):
             i = xp.asarray(i)
         out.append(i)
@@ -193,7 +193,7 @@ def _index_arrays(index, like):
 
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]``: slices, integers, integer arrays and boolean masks, as in NumPy."""
-    index = _index_arrays(index, x.data)
+    index = _index_arrays(index, x._data)
     try:
         return GetItem.apply(x, index=index)
     except IndexError as e:
