@@ -9,7 +9,10 @@ each element ``g`` times that weight.
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
+
+import numpy as np
 
 from minigrad import dispatch
 from minigrad.backend import get_array_module
@@ -156,17 +159,38 @@ def var(
     n = 1
     for a in axes:
         n *= x.shape[a]
-    if n - correction <= 0:
-        raise ValueError(f"var: {n} element(s) with correction={correction} gives no degrees of freedom")
     d = x - mean(x, dim=axes, keepdim=True)
-    return sum(d * d, dim=axes, keepdim=resolve_keepdim(keepdim, keepdims)) / (n - correction)
+    squares = sum(d * d, dim=axes, keepdim=resolve_keepdim(keepdim, keepdims))
+    # n <= correction leaves no degrees of freedom: PyTorch divides by max(n - c, 0) and
+    # returns nan (0/0) or inf, not an error
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return squares / builtins.max(n - correction, 0)
+
+
+class StdFromVar(Function):
+    r"""$\sigma = \sqrt{v}$ with $d\sigma/dv = 1 / (2\sigma)$, and 0 where $\sigma = 0$.
+
+    At zero variance the true slope is infinite, but $dv/dx = 2(x - \bar x)/(n - c)$
+    is exactly 0 there, so the chain rule's $\infty \cdot 0$ is taken as 0 (PyTorch's
+    choice) rather than the nan a plain ``v ** 0.5`` would give.
+    """
+
+    def forward(self, v):
+        self.sigma = get_array_module(v).sqrt(v)
+        return self.sigma
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        safe = xp.where(self.sigma > 0, self.sigma, 1)
+        return xp.where(self.sigma > 0, g / (2 * safe), 0)
 
 
 def std(x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
         keepdims=False) -> Tensor:
-    """Standard deviation, the square root of :func:`var` (same arguments)."""
+    r"""Standard deviation $\sqrt{\mathrm{var}(x)}$ (same arguments as :func:`var`); its
+    gradient at zero variance is 0, as in PyTorch."""
     v = var(x, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis, keepdims=keepdims)
-    return v ** 0.5
+    return StdFromVar.apply(v)
 
 
 def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
