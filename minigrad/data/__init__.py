@@ -1,12 +1,8 @@
-"""Datasets and mini-batch loading, with PyTorch's names (``torch.utils.data``).
+"""The older name of :mod:`minigrad.utils.data` (PyTorch's ``torch.utils.data``).
 
->>> from minigrad.data import TensorDataset, DataLoader, random_split
->>> train, val = random_split(TensorDataset(x, y), [0.9, 0.1], seed=0)
->>> for xb, yb in DataLoader(train, batch_size=64, shuffle=True, seed=0):
-...     ...
+``from minigrad.data import DataLoader, TensorDataset`` keeps working and gives the
+very same classes; new code should import from ``minigrad.utils.data``.
 """
 
-from minigrad.data.dataloader import DataLoader, default_collate
-from minigrad.data.dataset import Dataset, Subset, TensorDataset, random_split
-
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "default_collate", "random_split"]
+from minigrad.utils.data import *  # noqa: F403
+from minigrad.utils.data import __all__  # noqa: F401
