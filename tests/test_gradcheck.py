@@ -70,3 +70,90 @@ def test_element_index_is_printed_as_plain_ints():
     x = mg.tensor([[0.3, 1.2]], dtype=mg.float64, requires_grad=True)
     with pytest.raises(mg.GradcheckError, match=r"at element \(0, \d\)"):
         mg.gradcheck(lambda x: WrongSin.apply(x), [x])
+
+
+# ----------------------------------------------------------------------------- gradcheck catches subtle errors
+# Each test plants one plausible bug in a backward and requires gradcheck to report it at
+# its default tolerances, naming the right input (a gradcheck that only looks at input 0,
+# or whose rtol is 10x too loose, fails one of these).
+
+
+class ScaledBackward(Function):
+    """y = a * b with a backward that is off by ``factor`` on input ``wrong`` (optionally in
+    one element only)."""
+
+    wrong, factor, element = 1, 1.01, None
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        grads = [g * self.b, g * self.a]
+        bad = grads[self.wrong].copy()
+        if self.element is None:
+            bad *= self.factor
+        else:
+            bad[self.element] *= self.factor
+        grads[self.wrong] = bad
+        return tuple(grads)
+
+
+def planted(wrong, factor=1.01, element=None):
+    bug = type("Planted", (ScaledBackward,), {"wrong": wrong, "factor": factor, "element": element})
+    return bug.apply
+
+
+def inputs(n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return [mg.tensor(rng.uniform(0.5, 1.5, n), requires_grad=True) for _ in range(2)]
+
+
+@pytest.mark.parametrize("wrong", [0, 1])
+def test_a_wrong_gradient_on_any_input_is_reported_with_its_position(wrong):
+    with pytest.raises(mg.GradcheckError, match=f"input {wrong} "):
+        mg.gradcheck(planted(wrong, factor=1.5), inputs())
+
+
+def test_a_one_percent_error_fails_at_the_default_tolerances():
+    with pytest.raises(mg.GradcheckError):
+        mg.gradcheck(planted(1, factor=1.01), inputs())
+    assert mg.gradcheck(planted(1, factor=1.0), inputs())  # the same function, right, passes
+
+
+def test_an_error_in_a_single_element_is_found():
+    with pytest.raises(mg.GradcheckError, match=r"at element \(2,\).*1 of 4 elements"):
+        mg.gradcheck(planted(0, factor=1.05, element=2), inputs())
+
+
+def test_a_third_input_in_the_middle_of_non_tensors_is_checked():
+    a, b = inputs()
+
+    def fn(scale, a, label, b):
+        return planted(1, factor=1.2)(a * scale, b)
+
+    with pytest.raises(mg.GradcheckError, match="input 3 "):
+        mg.gradcheck(fn, [2.0, a, "label", b])
+
+
+def test_a_wrong_gradient_on_a_non_contiguous_input_is_found():
+    base = np.random.default_rng(3).uniform(0.5, 1.5, (4, 3))
+    a = mg.Tensor(base.T, requires_grad=True)  # a transposed view
+    b = mg.tensor(np.ones((3, 4)), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="input 0 "):
+        mg.gradcheck(planted(0, factor=1.02), [a, b])
+
+
+def test_a_kink_is_reported_so_tests_must_avoid_kinks():
+    # relu at exactly 0: the central difference sees slope 1/2, relu's subgradient is 0
+    # (PyTorch's choice). gradcheck cannot tell a kink from a bug, which is why the op
+    # tests keep inputs away from kinks and check kink values exactly instead.
+    x = mg.tensor(np.array([0.0, 1.0]), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match=r"element \(0,\)"):
+        mg.gradcheck(lambda x: x.relu(), [x])
+
+
+def test_float32_inputs_are_refused_not_silently_upcast():
+    x = mg.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    with pytest.raises(TypeError, match="input 0 has dtype float32"):
+        mg.gradcheck(lambda x: x * 2, [mg.tensor(np.ones(2), requires_grad=True), x][1:])

@@ -245,3 +245,83 @@ def test_composite_graph_reuses_inputs(rng):
         return (h * mg.sigmoid(h) + h.softmax(-1)).logsumexp(0) + (x**2).mean()
 
     assert mg.gradcheck(fn, [make((4, 3), rng), make((3, 3), rng)])
+
+
+# ----------------------------------------------------------------------------- kinks and ties
+# gradchecks keep inputs away from kinks and ties by design, so the subgradient there is
+# checked exactly, against the value PyTorch 2.13 returns (written next to each case).
+
+
+def test_subgradients_at_kinks_match_pytorch():
+    x = mg.tensor(np.array([-1.0, 0.0, 1.0]), requires_grad=True)
+    x.abs().sum().backward()  # torch: sign(x) -> [-1, 0, 1]
+    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 0.0, 1.0])
+    x.grad = None
+    x.relu().sum().backward()  # torch: (x > 0) -> [0, 0, 1]
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0])
+    x.grad = None
+    x.clamp(min=0.0, max=1.0).sum().backward()  # torch: (x >= min) & (x <= max) -> [0, 1, 1]
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0])
+    x.grad = None
+    x.clamp(min=-1.0, max=0.0).sum().backward()  # both bounds hit exactly -> [1, 1, 0]
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_elementwise_maximum_minimum_split_ties_half_half(op):
+    # torch.maximum/minimum: on a tie each side gets g / 2
+    a = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    b = mg.tensor(np.array([1.0, 5.0, 0.0]), requires_grad=True)
+    getattr(mg, op)(a, b).sum().backward()
+    a_wins = [0.5, 0.0, 1.0] if op == "maximum" else [0.5, 1.0, 0.0]
+    np.testing.assert_array_equal(a.grad.numpy(), a_wins)
+    np.testing.assert_array_equal(b.grad.numpy(), 1 - np.array(a_wins))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum(stride):
+    # torch.nn.functional.max_pool2d(x, 2, stride) on a window of equal values routes each
+    # window's gradient to its first element in row-major order (summed where windows overlap)
+    x = mg.tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    mg.nn.functional.max_pool2d(x, 2, stride).sum().backward()
+    expected = {
+        1: [[1, 1, 0], [1, 1, 0], [0, 0, 0]],  # windows at (0,0),(0,1),(1,0),(1,1): their first cells
+        2: [[1, 0, 0], [0, 0, 0], [0, 0, 0]],  # one window (3x3 input, floor mode)
+    }[stride]
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
+
+
+# ----------------------------------------------------------------------------- attention dropout
+
+
+def test_attention_dropout_rescales_kept_weights():
+    # uniform weights 1/S over S keys, value 1: without dropout every output is 1; with
+    # inverted dropout the expectation stays 1 (kept weights scaled by 1/(1-p)); a missing
+    # rescale gives 1 - p
+    mg.manual_seed(0)
+    q = mg.zeros(1, 4000, 8, dtype=mg.float64)
+    k = mg.zeros(1, 10, 8, dtype=mg.float64)
+    v = mg.ones(1, 10, 1, dtype=mg.float64)
+    out = mg.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    assert abs(out.mean() - 1.0) < 0.02
+    kept = out * 10 * (1 - 0.5)  # each row: (number of kept keys / 10) / (1 - p), undone
+    np.testing.assert_allclose(kept, np.round(kept), atol=1e-9)
+    assert kept.min() >= 0 and kept.max() <= 10
+
+
+def test_attention_with_dropout_gradcheck_with_a_fixed_mask():
+    # the same seed before each call draws the same mask, so the function is deterministic and
+    # gradcheck checks that backward applies the mask (and its 1/(1-p)) to the weights
+    rng = np.random.default_rng(0)
+    q, k, v = (mg.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True) for _ in range(3))
+
+    def attend(q, k, v):
+        mg.manual_seed(5)
+        return mg.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+    assert mg.gradcheck(attend, [q, k, v])
+    with mg.no_grad():
+        mg.manual_seed(5)
+        dropped = attend(q, k, v).numpy()
+        plain = mg.nn.functional.scaled_dot_product_attention(q, k, v).numpy()
+    assert not np.allclose(dropped, plain)
