@@ -232,7 +232,8 @@ def parity_with_torch() -> None:
     q = rng.standard_normal((2, 5, 8))
     padding = np.array([[False] * 5, [False, False, False, True, True]])
     causal = np.triu(np.ones((5, 5), dtype=bool), 1)
-    mine, theirs = load(nn.MultiheadAttention(8, 2), tnn.MultiheadAttention(8, 2, batch_first=True))
+    mine, theirs = load(nn.MultiheadAttention(8, 2, batch_first=True),
+                        tnn.MultiheadAttention(8, 2, batch_first=True))
     out = mine(*[mg.tensor(q)] * 3, key_padding_mask=padding, attn_mask=causal)[0]
     ref = theirs(*[torch.tensor(q)] * 3, key_padding_mask=torch.tensor(padding),
                  attn_mask=torch.tensor(causal))[0]

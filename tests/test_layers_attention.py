@@ -134,6 +134,19 @@ def reference_mha(mha, query, key, value, forbidden):
     return out @ mha.out_proj.weight.numpy().T + mha.out_proj.bias.numpy()
 
 
+def reference_weights(mha, query, key, forbidden):
+    """softmax(Q_h K_hᵀ/√d) with -inf where forbidden, averaged over the heads (N, L, S)."""
+    e, h = mha.embed_dim, mha.num_heads
+    w, b = mha.in_proj_weight.numpy(), mha.in_proj_bias.numpy()
+    q = (query @ w[:e].T + b[:e]).reshape(*query.shape[:2], h, e // h).transpose(0, 2, 1, 3)
+    k = (key @ w[e:2 * e].T + b[e:2 * e]).reshape(*key.shape[:2], h, e // h).transpose(0, 2, 1, 3)
+    scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(e // h)
+    if forbidden is not None:
+        scores = np.where(forbidden, -np.inf, scores)
+    p = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return (p / p.sum(axis=-1, keepdims=True)).mean(axis=1)
+
+
 def test_mha_parameters_follow_pytorch():
     mha = nn.MultiheadAttention(8, 2)
     assert list(mha.state_dict()) == ["in_proj_weight", "in_proj_bias", "out_proj.weight",
@@ -146,8 +159,8 @@ def test_mha_parameters_follow_pytorch():
 
 
 def test_mha_masks_follow_pytorch_conventions(rng):
-    mha = nn.MultiheadAttention(8, 2).double()
-    mha.in_proj_bias.data[:] = rng.standard_normal(24)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    mha.in_proj_bias._data[:] = rng.standard_normal(24)
     x, kv = rng.standard_normal((2, 4, 8)), rng.standard_normal((2, 5, 8))
     padding = np.array([[False] * 5, [False, False, True, True, True]])
     attn_mask = rng.random((4, 5)) > 0.7  # True = may NOT attend (PyTorch MHA)
@@ -160,28 +173,77 @@ def test_mha_masks_follow_pytorch_conventions(rng):
              ({"attn_mask": np.where(attn_mask, -np.inf, 0.0)}, attn_mask)]
     for kwargs, forbidden in cases:
         out, weights = mha(t64(x, False), t64(kv, False), t64(kv, False), **kwargs)
-        assert weights is None
         np.testing.assert_allclose(out.numpy(), reference_mha(mha, x, kv, kv, forbidden),
                                    atol=1e-12, err_msg=str(list(kwargs)))
+        np.testing.assert_allclose(weights.numpy(), reference_weights(mha, x, kv, forbidden),
+                                   atol=1e-12, err_msg=str(list(kwargs)))
+        assert mha(t64(x, False), t64(kv, False), t64(kv, False), need_weights=False,
+                   **kwargs)[1] is None
     out, _ = mha(t64(x, False), t64(x, False), t64(x, False), is_causal=True)
     causal = np.triu(np.ones((4, 4), dtype=bool), 1)
     np.testing.assert_allclose(out.numpy(), reference_mha(mha, x, x, x, causal), atol=1e-12)
 
 
-def test_mha_need_weights_and_not_batch_first(rng):
-    mha = nn.MultiheadAttention(6, 3, batch_first=False).double()
-    x = rng.standard_normal((4, 2, 6))  # (L, N, E)
-    out, weights = mha(t64(x, False), t64(x, False), t64(x, False), need_weights=True)
-    assert out.shape == (4, 2, 6) and weights.shape == (2, 4, 4)
+def test_mha_default_is_sequence_first_as_pytorch(rng):
+    # PyTorch: batch_first=False, so a 3-D input is (L, N, E) and the output too
+    mha = nn.MultiheadAttention(6, 3).double()
+    assert mha.batch_first is False
+    mha.in_proj_bias._data[:] = rng.standard_normal(18)
+    x, kv = rng.standard_normal((4, 2, 6)), rng.standard_normal((5, 2, 6))  # (L, N, E), (S, N, E)
+    out, weights = mha(t64(x, False), t64(kv, False), t64(kv, False))
+    assert out.shape == (4, 2, 6) and weights.shape == (2, 4, 5)  # need_weights=True default
+    expected = reference_mha(mha, x.transpose(1, 0, 2), kv.transpose(1, 0, 2),
+                             kv.transpose(1, 0, 2), None).transpose(1, 0, 2)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)
     np.testing.assert_allclose(weights.numpy().sum(axis=-1), 1, atol=1e-12)
     mha.batch_first = True
     np.testing.assert_allclose(
         out.numpy().transpose(1, 0, 2),
-        mha(*(t64(x.transpose(1, 0, 2), False),) * 3)[0].numpy(), atol=1e-12)
+        mha(t64(x.transpose(1, 0, 2), False), *(t64(kv.transpose(1, 0, 2), False),) * 2)[0]
+        .numpy(), atol=1e-12)
+
+
+def test_mha_weights_per_head_and_unbatched_input(rng):
+    mha = nn.MultiheadAttention(4, 2).double()
+    x = rng.standard_normal((3, 1, 4))  # (L, N=1, E)
+    padding = np.array([[False, False, True]])
+    out, w = mha(t64(x, False), t64(x, False), t64(x, False), key_padding_mask=padding,
+                 average_attn_weights=False)
+    assert w.shape == (1, 2, 3, 3)
+    np.testing.assert_array_equal(w.numpy()[..., 2], 0)  # the padded key gets no weight
+    # an unbatched (L, E) input gives the batch-of-one result without the batch dim
+    out1, w1 = mha(t64(x[:, 0], False), t64(x[:, 0], False), t64(x[:, 0], False),
+                   key_padding_mask=padding[0])
+    assert out1.shape == (3, 4) and w1.shape == (3, 3)
+    np.testing.assert_allclose(out1.numpy(), out.numpy()[:, 0], atol=1e-12)
+    np.testing.assert_allclose(w1.numpy(), w.numpy()[0].mean(axis=0), atol=1e-12)
+    assert mha(t64(x, False), t64(x, False), t64(x, False), need_weights=False)[1] is None
+
+
+def test_mha_kdim_vdim_use_separate_projections(rng):
+    mha = nn.MultiheadAttention(4, 2, kdim=3, vdim=5, batch_first=True).double()
+    assert list(mha.state_dict()) == ["q_proj_weight", "k_proj_weight", "v_proj_weight",
+                                      "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+    assert mha.in_proj_weight is None and mha.k_proj_weight.shape == (4, 3)
+    q, k, v = (t64(rng.standard_normal((2, n, e))) for n, e in ((3, 4), (5, 3), (5, 5)))
+    out = mha(q, k, v)[0].numpy()
+    b = mha.in_proj_bias.numpy()
+
+    def heads(x, w, rows):
+        return (x.numpy() @ w.numpy().T + b[rows]).reshape(2, -1, 2, 2).transpose(0, 2, 1, 3)
+
+    o = naive_attention(heads(q, mha.q_proj_weight, slice(0, 4)),
+                        heads(k, mha.k_proj_weight, slice(4, 8)),
+                        heads(v, mha.v_proj_weight, slice(8, 12)))
+    expected = o.transpose(0, 2, 1, 3).reshape(2, 3, 4) @ mha.out_proj.weight.numpy().T
+    np.testing.assert_allclose(out, expected + mha.out_proj.bias.numpy(), atol=1e-12)
+    assert minigrad.gradcheck(lambda q, k, v: mha(q, k, v, need_weights=False)[0], [q, k, v])
+    with pytest.raises(NotImplementedError, match="add_bias_kv"):
+        nn.MultiheadAttention(4, 2, add_bias_kv=True)
 
 
 def test_mha_gradcheck_inputs_and_parameters(rng):
-    mha = nn.MultiheadAttention(4, 2).double()
+    mha = nn.MultiheadAttention(4, 2, batch_first=True).double()
     x = t64(rng.standard_normal((2, 3, 4)))
     kv = t64(rng.standard_normal((2, 4, 4)))
     padding = np.array([[False, False, False, True], [False, True, False, False]])
@@ -192,7 +254,7 @@ def test_mha_gradcheck_inputs_and_parameters(rng):
 
 
 def test_mha_errors():
-    mha = nn.MultiheadAttention(8, 2)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
     x = minigrad.randn(2, 4, 8)
     with pytest.raises(ValueError, match=r"MultiheadAttention: expected query with embed_dim 8 .*got shape \(2, 4, 6\)"):
         mha(minigrad.randn(2, 4, 6), x, x)

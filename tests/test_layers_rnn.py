@@ -1,4 +1,4 @@
-"""LSTMCell, LSTM, GRU and Embedding: loop references of the documented equations, gradchecks."""
+"""RNN, LSTM, GRU, their cells and Embedding: loop references of the documented equations, gradchecks."""
 
 import math
 
@@ -187,6 +187,118 @@ def test_rnn_errors():
         lstm(minigrad.randn(5, 2, 3), (minigrad.zeros(1, 2, 4), minigrad.zeros(2, 2, 4)))
     with pytest.raises(ValueError, match=r"LSTMCell: expected input \(N, 3\)"):
         nn.LSTMCell(3, 4)(minigrad.randn(2, 5))
+
+
+# ----------------------------------------------------------------------------- RNN, RNNCell, GRUCell
+
+# PyTorch's keys, written down from torch.nn.RNN(3, 4, 2, bidirectional=True).state_dict()
+TORCH_RNN_KEYS = [
+    "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
+    "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_ih_l1",
+    "weight_hh_l1", "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse", "weight_hh_l1_reverse",
+    "bias_ih_l1_reverse", "bias_hh_l1_reverse"]
+TORCH_CELL_KEYS = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+
+
+def rnn_step(nonlinearity):
+    """PyTorch's documented Elman step h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)."""
+    def step(x, h, w_ih, w_hh, b_ih, b_hh):
+        a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+        return np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
+    return step
+
+
+RNN_CASES = [  # nonlinearity, num_layers, bidirectional, batch_first, with initial state
+    ("tanh", 1, False, False, False),
+    ("relu", 1, False, True, True),
+    ("tanh", 2, True, False, True),
+    ("relu", 2, True, True, False),
+]
+
+
+@pytest.mark.parametrize("nonlinearity,layers,bidirectional,batch_first,with_state", RNN_CASES)
+def test_rnn_matches_loop_reference(rng, nonlinearity, layers, bidirectional, batch_first,
+                                    with_state):
+    rnn = nn.RNN(3, 4, layers, nonlinearity, batch_first=batch_first,
+                 bidirectional=bidirectional).double()
+    d = 2 if bidirectional else 1
+    x = rng.standard_normal((5, 2, 3))
+    h0 = rng.standard_normal((layers * d, 2, 4)) if with_state else np.zeros((layers * d, 2, 4))
+    out, h_n = rnn(t64(x.transpose(1, 0, 2) if batch_first else x, False),
+                   t64(h0, False) if with_state else None)
+    ref_out, (ref_h,) = reference_rnn(rnn, x, [h0], rnn_step(nonlinearity))
+    np.testing.assert_allclose(out.numpy(), ref_out.transpose(1, 0, 2) if batch_first else ref_out,
+                               atol=1e-12)
+    np.testing.assert_allclose(h_n.numpy(), ref_h, atol=1e-12)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_gradcheck_inputs_states_and_parameters(rng, nonlinearity):
+    rnn = nn.RNN(2, 3, num_layers=2, nonlinearity=nonlinearity, bidirectional=True).double()
+    x, h0 = t64(rng.standard_normal((4, 2, 2))), t64(rng.standard_normal((4, 2, 3)))
+    assert minigrad.gradcheck(lambda x, h: rnn(x, h)[0].sum(dim=0) + rnn(x, h)[1].sum() * 0.5,
+                              [x, h0])
+    xs = t64(rng.standard_normal((3, 2, 2)), False)
+    assert minigrad.gradcheck(lambda *ps: rnn(xs)[0], list(rnn.parameters()))
+
+
+def test_rnn_names_defaults_dropout_and_errors(rng):
+    rnn = nn.RNN(3, 4, 2, bidirectional=True)
+    assert list(rnn.state_dict()) == TORCH_RNN_KEYS
+    assert rnn.weight_ih_l1.shape == (4, 8) and rnn.nonlinearity == "tanh"
+    assert rnn.batch_first is False and rnn.dropout == 0.0
+    assert all(np.abs(p.numpy()).max() <= 1 / math.sqrt(4) for p in rnn.parameters())
+    assert list(nn.RNN(3, 4, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
+    x = rng.standard_normal((5, 3))
+    out, h = nn.RNN(3, 4).double()(t64(x, False))  # unbatched (T, input_size)
+    assert out.shape == (5, 4) and h.shape == (1, 4)
+    deep = nn.RNN(3, 4, num_layers=2, dropout=0.5).double()
+    xb = t64(rng.standard_normal((5, 2, 3)), False)
+    assert not np.allclose(deep(xb)[0].numpy(), deep(xb)[0].numpy())
+    deep.eval()
+    np.testing.assert_array_equal(deep(xb)[0].numpy(), deep(xb)[0].numpy())
+    with pytest.raises(ValueError, match="Unknown nonlinearity 'gelu'. Select from 'tanh' or 'relu'"):
+        nn.RNN(3, 4, nonlinearity="gelu")
+    with pytest.raises(ValueError, match=r"RNN: expected h_0 of shape \(1, 2, 4\)"):
+        nn.RNN(3, 4)(minigrad.randn(5, 2, 3), minigrad.zeros(2, 2, 4))
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_cell_matches_equation_and_gradcheck(rng, nonlinearity):
+    cell = nn.RNNCell(3, 4, nonlinearity=nonlinearity).double()
+    assert list(cell.state_dict()) == TORCH_CELL_KEYS
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    expected = rnn_step(nonlinearity)(x, h, *params_of(cell, ""))
+    np.testing.assert_allclose(cell(t64(x, False), t64(h, False)).numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(cell(t64(x[0], False)).numpy(),
+                               rnn_step(nonlinearity)(x[0], np.zeros(4), *params_of(cell, "")),
+                               atol=1e-12)
+    xs, hs = t64(x), t64(h)
+    assert minigrad.gradcheck(lambda x, h: cell(x, h), [xs, hs])
+    assert minigrad.gradcheck(lambda *ps: cell(xs, hs), list(cell.parameters()))
+
+
+def test_gru_cell_matches_equations_gradcheck_and_agrees_with_gru(rng):
+    cell = nn.GRUCell(3, 4).double()
+    assert list(cell.state_dict()) == TORCH_CELL_KEYS and cell.weight_ih.shape == (12, 3)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    np.testing.assert_allclose(cell(t64(x, False), t64(h, False)).numpy(),
+                               gru_step(x, h, *params_of(cell, "")), atol=1e-12)
+    xs, hs = t64(x), t64(h)
+    assert minigrad.gradcheck(lambda x, h: cell(x, h), [xs, hs])
+    assert minigrad.gradcheck(lambda *ps: cell(xs, hs), list(cell.parameters()))
+    gru = nn.GRU(3, 4).double()  # the one-layer GRU is the cell applied over time
+    gru.load_state_dict({k + "_l0": v for k, v in cell.state_dict().items()})
+    seq = rng.standard_normal((5, 2, 3))
+    state = t64(h, False)
+    for t in range(5):
+        state = cell(t64(seq[t], False), state)
+    np.testing.assert_allclose(gru(t64(seq, False), t64(h[None], False))[1].numpy()[0],
+                               state.numpy(), atol=1e-12)
+    assert cell(t64(x[0], False)).shape == (4,)
+    assert list(nn.GRUCell(3, 4, bias=False).state_dict()) == ["weight_ih", "weight_hh"]
+    with pytest.raises(ValueError, match=r"GRUCell: expected input \(N, 3\)"):
+        cell(minigrad.randn(2, 5))
 
 
 # ----------------------------------------------------------------------------- Embedding

@@ -352,3 +352,95 @@ def test_parameter_copies_the_array_it_is_made_from():
     p = nn.Parameter(source)
     p.data -= 1  # what an optimizer step does
     assert source.tolist() == [1.0, 1.0, 1.0]
+
+
+# ============================================================================ re-assignment keeps the slot
+
+
+def test_reassigning_a_submodule_or_parameter_keeps_its_slot():
+    # PyTorch: `model.decoder = nn.Linear(...)` overwrites the entry in place, so the
+    # order of parameters()/state_dict()/named_modules() does not change (an optimizer
+    # state paired by position stays on the right tensors).
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Linear(4, 8)
+            self.decoder = nn.Linear(8, 3)
+            self.head = nn.Linear(3, 2)
+            self.scale = nn.Parameter(np.ones(1))
+            self.register_buffer("steps", minigrad.zeros(1))
+            self.register_buffer("cache", minigrad.zeros(1), persistent=False)
+
+    model = LM()
+    keys, modules = list(model.state_dict()), [n for n, _ in model.named_modules()]
+    assert keys == ["scale", "steps", "encoder.weight", "encoder.bias", "decoder.weight",
+                    "decoder.bias", "head.weight", "head.bias"]
+    model.decoder = nn.Linear(8, 3, bias=False)
+    model.scale = nn.Parameter(np.full(1, 2.0))
+    model.steps = minigrad.ones(1)
+    model.cache = minigrad.ones(1)
+    assert list(model.state_dict()) == [k for k in keys if k != "decoder.bias"]
+    assert [n for n, _ in model.named_modules()] == modules
+    params = list(model.parameters())
+    assert params[1] is model.encoder.weight and params[3] is model.decoder.weight
+    assert params[0].item() == 2.0
+    model.register_buffer("steps", minigrad.zeros(1))
+    model.add_module("encoder", nn.Linear(4, 8))
+    model.register_parameter("scale", nn.Parameter(np.ones(1)))
+    assert list(model.state_dict()) == [k for k in keys if k != "decoder.bias"]
+    assert "cache" not in model.state_dict()  # still non-persistent
+    # ModuleList[i] = m keeps position i too
+    blocks = nn.ModuleList([nn.Linear(1, 1), nn.Linear(1, 2), nn.Linear(1, 3)])
+    blocks[0] = nn.Linear(1, 4)
+    assert [b.out_features for b in blocks] == [4, 2, 3]
+    assert [n for n, _ in blocks.named_parameters()][:2] == ["0.weight", "0.bias"]
+    # a different kind moves out of its old registry, as PyTorch
+    model.scale = nn.Linear(1, 1)
+    assert "scale" not in dict(model.named_parameters()) and model.scale.out_features == 1
+
+
+# ============================================================================ channel dropout
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    drop = nn.Dropout2d(0.5)
+    x = minigrad.ones(64, 16, 3, 3, requires_grad=True)
+    y = drop(x)
+    values = y.numpy()
+    per_channel = values.reshape(64, 16, 9)
+    assert set(np.unique(values)) == {0.0, 2.0}  # dropped or scaled by 1/(1 - p)
+    assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # one draw per channel
+    assert abs((per_channel[:, :, 0] == 0).mean() - 0.5) < 0.05
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), values)  # dL/dx is the same scaled mask
+    drop.eval()
+    assert drop(x) is x
+    assert repr(drop) == "Dropout2d(p=0.5, inplace=False)"
+
+
+def test_dropout1d_shapes_and_errors():
+    drop = nn.Dropout1d(0.3)
+    y = drop(minigrad.ones(32, 8, 5)).numpy()
+    assert (y.min(axis=2) == y.max(axis=2)).all()
+    unbatched = drop(minigrad.ones(40, 6)).numpy()  # (C, L): one draw per channel
+    assert unbatched.shape == (40, 6) and (unbatched.min(axis=1) == unbatched.max(axis=1)).all()
+    assert 0 < (unbatched[:, 0] == 0).sum() < 40
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input"):
+        drop(minigrad.ones(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout2d(1.5)
+    np.testing.assert_array_equal(nn.Dropout1d(1.0)(minigrad.ones(2, 3, 4)).numpy(), 0)
+    with pytest.warns(UserWarning, match="3D input to dropout2d"):
+        y = nn.Dropout2d(0.5)(minigrad.ones(16, 8, 5)).numpy()  # read as (N, C, L)
+    assert (y.min(axis=2) == y.max(axis=2)).all()
+
+
+@pytest.mark.gradcheck
+def test_channel_dropout_gradcheck():
+    x = minigrad.randn(3, 4, 2, 2, dtype=minigrad.float64, requires_grad=True)
+
+    def run(x):
+        minigrad.manual_seed(5)  # the same mask at every evaluation
+        return nn.Dropout2d(0.4)(x)
+
+    assert minigrad.gradcheck(run, [x])

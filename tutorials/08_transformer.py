@@ -167,6 +167,8 @@ save_figure(fig, "08_positional_encoding")
 # say, the previous character while another looks for the opening quote.
 # `nn.MultiheadAttention` keeps PyTorch's parameters: `in_proj_weight` stacks
 # $[W_Q; W_K; W_V]$ (each $(d, d)$, applied as $xW^\top$) and `out_proj` is $W_O$.
+# It also keeps PyTorch's default input layout, sequence first, $(L, N, d)$;
+# `batch_first=True` makes it $(N, L, d)$, the layout of this chapter.
 # Rebuilt by hand:
 
 # %%
@@ -196,7 +198,7 @@ def multihead_by_hand(mha, x):
     return mha.out_proj(heads.transpose(1, 2).reshape(n, length, dim))
 
 
-mha = nn.MultiheadAttention(embed_dim=16, num_heads=4)
+mha = nn.MultiheadAttention(embed_dim=16, num_heads=4, batch_first=True)
 x_mha = mg.randn(2, 5, 16)
 library_out, _ = mha(x_mha, x_mha, x_mha, is_causal=True)
 mha_gap = np.abs(library_out.numpy() - multihead_by_hand(mha, x_mha).numpy()).max()

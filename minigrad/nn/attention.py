@@ -22,84 +22,147 @@ __all__ = ["MultiheadAttention", "PositionalEncoding", "LearnedPositionalEmbeddi
 
 
 class MultiheadAttention(Module):
-    """Multi-head attention (Vaswani et al., 2017) with PyTorch's ``nn.MultiheadAttention`` parameters.
+    r"""Multi-head attention (Vaswani et al., 2017), PyTorch's ``nn.MultiheadAttention``.
 
-        head_h = softmax(Q_h K_hᵀ / √d + mask) V_h,   Q_h = query W_q,hᵀ + b_q,h  (same for K, V)
-        output = concat(head_1, ..., head_H) W_oᵀ + b_o,   d = embed_dim / num_heads
+    $$\mathrm{head}_h = \mathrm{softmax}\Big(\frac{Q_h K_h^\top}{\sqrt{d}} + M\Big) V_h,
+    \quad Q_h = \text{query}\, W_{q,h}^\top + b_{q,h} \text{ (same for } K, V)$$
 
-    Parameters: ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v] (Xavier-uniform),
-    ``in_proj_bias`` (3E) (zeros), ``out_proj.weight`` (E, E) (Linear's default) and
-    ``out_proj.bias`` (zeros) — PyTorch's names, shapes and inits.
+    $$\text{output} = [\mathrm{head}_1, \dots, \mathrm{head}_H]\, W_o^\top + b_o,
+    \qquad d = \text{embed\_dim} / \text{num\_heads}$$
 
-    **Unlike PyTorch, ``batch_first=True`` is the default**: inputs are (N, L, E).
+    Args:
+        embed_dim: E, the feature size of the query and of the output.
+        num_heads: H; E must be divisible by H.
+        dropout: dropout probability on the attention weights (training only).
+        bias: learn ``in_proj_bias`` and ``out_proj.bias``.
+        add_bias_kv, add_zero_attn: not implemented (``NotImplementedError`` if True).
+        kdim, vdim: feature sizes of key and value (default E). When either differs
+            from E the projections are ``q_proj_weight`` (E, E), ``k_proj_weight``
+            (E, kdim), ``v_proj_weight`` (E, vdim) instead of ``in_proj_weight``.
+        batch_first: inputs and output are (N, L, E) if True; the default, as in
+            PyTorch, is **False**: (L, N, E), sequence first.
 
-    ``forward(query, key, value, key_padding_mask=None, need_weights=False,
-    attn_mask=None, is_causal=False)`` returns ``(output, weights)``. Masks use
-    PyTorch's ``nn.MultiheadAttention`` convention, the *opposite* of
-    ``scaled_dot_product_attention``'s: a boolean ``True`` means "may NOT attend".
+    Parameters (PyTorch's names, shapes and inits): ``in_proj_weight`` (3E, E) =
+    $[W_q; W_k; W_v]$ (Xavier-uniform), ``in_proj_bias`` (3E) (zeros),
+    ``out_proj.weight`` (E, E) (Linear's default) and ``out_proj.bias`` (zeros).
 
-    - ``key_padding_mask`` (N, S): True marks padding keys; or a float mask added to the scores.
-    - ``attn_mask`` (L, S) or (N·num_heads, L, S): True forbids; or a float mask added.
-    - ``is_causal=True`` (without ``attn_mask``): query i sees keys j <= i.
+    ``forward(query, key, value, key_padding_mask=None, need_weights=True,
+    attn_mask=None, average_attn_weights=True, is_causal=False)`` returns
+    ``(output, weights)``. Inputs are (L, N, E) (or (N, L, E) with ``batch_first``)
+    or unbatched (L, E). Masks use PyTorch's ``nn.MultiheadAttention`` convention,
+    the *opposite* of ``scaled_dot_product_attention``'s: a boolean ``True`` means
+    "may NOT attend"; a float mask is added to the scores.
 
-    A query whose keys are all masked gets a zero output (see
-    :mod:`minigrad.ops.attention`). With ``need_weights=True`` the returned
-    weights (N, L, S), averaged over heads, are a detached copy (no gradient).
+    - ``key_padding_mask`` (N, S) (or (S,) unbatched): True marks padding keys.
+    - ``attn_mask`` (L, S) or (N·num_heads, L, S).
+    - ``is_causal=True``: query i sees keys j <= i. PyTorch treats it as a hint
+      that ``attn_mask`` *is* the causal mask and requires the mask; here it also
+      works without one (the causal mask is then built).
+
+    ``weights`` is None unless ``need_weights`` (the default, as PyTorch): the
+    attention weights (N, L, S) averaged over heads, or (N, H, L, S) with
+    ``average_attn_weights=False``. **Unlike PyTorch** they are a detached copy
+    (no gradient flows through them) taken before dropout, and a query with every
+    key masked gets weights 0 and output 0 (PyTorch: NaN). Pass
+    ``need_weights=False`` when you do not use them: it saves their computation.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True):
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None):
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by "
                              f"num_heads {num_heads}")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
+                                      "implemented in minigrad")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
-        self.in_proj_weight = init.xavier_uniform_(empty_parameter(3 * embed_dim, embed_dim))
+        factory = {"dtype": dtype, "device": device}
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = init.xavier_uniform_(
+                empty_parameter(3 * embed_dim, embed_dim, **factory))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = init.xavier_uniform_(empty_parameter(embed_dim, embed_dim, **factory))
+            self.k_proj_weight = init.xavier_uniform_(empty_parameter(embed_dim, self.kdim, **factory))
+            self.v_proj_weight = init.xavier_uniform_(empty_parameter(embed_dim, self.vdim, **factory))
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = init.zeros_(empty_parameter(3 * embed_dim))
+            self.in_proj_bias = init.zeros_(empty_parameter(3 * embed_dim, **factory))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **factory)
         if bias:
             init.zeros_(self.out_proj.bias)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
-                need_weights: bool = False, attn_mask=None, is_causal: bool = False):
+                need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
+                is_causal: bool = False):
         self._check_inputs(query, key, value)
-        if not self.batch_first:
+        unbatched = query.ndim == 2
+        if unbatched:  # (L, E) -> (1, L, E)
+            query, key, value = (t.reshape(1, *t.shape) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = _as_array(key_padding_mask, query._data)
+                key_padding_mask = key_padding_mask.reshape(1, *key_padding_mask.shape)
+        elif not self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         n, lq, s = query.shape[0], query.shape[1], key.shape[1]
         q, k, v = (self._heads(self._project(t, i)) for i, t in enumerate((query, key, value)))
-        mask = self._merge_masks(key_padding_mask, attn_mask, is_causal, n, lq, s, q.data)
         p = self.dropout if self.training else 0.0
-        heads = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        if is_causal and attn_mask is None and key_padding_mask is None:
+            mask = None  # the causal mask alone: let scaled_dot_product_attention build it
+            heads = scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        else:
+            mask = self._merge_masks(key_padding_mask, attn_mask, is_causal, n, lq, s, q._data)
+            heads = scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         out = self.out_proj(heads.transpose(1, 2).reshape(n, lq, self.embed_dim))
-        if not self.batch_first:
+        weights = None
+        if need_weights:
+            if mask is None and is_causal:
+                mask = self._merge_masks(None, None, True, n, lq, s, q._data)
+            weights = self._weights(q, k, mask, average_attn_weights)
+        if unbatched:
+            out = out.reshape(lq, self.embed_dim)
+            weights = None if weights is None else Tensor._wrap(weights._data[0])
+        elif not self.batch_first:
             out = out.transpose(0, 1)
-        weights = self._weights(q, k, mask) if need_weights else None
         return out, weights
 
     def _check_inputs(self, query, key, value):
-        e = self.embed_dim
-        if query.ndim != 3 or key.ndim != 3 or value.ndim != 3:
-            raise ValueError(f"MultiheadAttention: expected 3-D query, key and value, got shapes "
-                             f"{query.shape}, {key.shape}, {value.shape}")
-        for name, t in (("query", query), ("key", key), ("value", value)):
-            if t.shape[-1] != e:
-                raise ValueError(f"MultiheadAttention: expected {name} with embed_dim {e} in "
+        if not (query.ndim == key.ndim == value.ndim) or query.ndim not in (2, 3):
+            raise ValueError(f"MultiheadAttention: expected query, key and value all 3-D "
+                             f"(batched) or all 2-D (unbatched), got shapes {query.shape}, "
+                             f"{key.shape}, {value.shape}")
+        for name, t, size in (("query", query, self.embed_dim), ("key", key, self.kdim),
+                              ("value", value, self.vdim)):
+            if t.shape[-1] != size:
+                what = "embed_dim" if name == "query" else ("kdim" if name == "key" else "vdim")
+                raise ValueError(f"MultiheadAttention: expected {name} with {what} {size} in "
                                  f"the last dim, got shape {t.shape}")
-        batch_axis = 0 if self.batch_first else 1
-        if key.shape != value.shape or query.shape[batch_axis] != key.shape[batch_axis]:
-            raise ValueError(f"MultiheadAttention: key and value must have the same shape and "
-                             f"batch size as query, got {query.shape}, {key.shape}, "
-                             f"{value.shape}")
+        batch_axis = 0 if self.batch_first or query.ndim == 2 else 1
+        if key.shape[:-1] != value.shape[:-1] or (
+                query.ndim == 3 and query.shape[batch_axis] != key.shape[batch_axis]):
+            raise ValueError(f"MultiheadAttention: key and value must have the same sequence "
+                             f"length and batch size, and the batch size of query, got "
+                             f"{query.shape}, {key.shape}, {value.shape} "
+                             f"(batch_first={self.batch_first})")
 
     def _project(self, x: Tensor, which: int) -> Tensor:
-        """x W_whichᵀ + b_which with the rows of in_proj for q (0), k (1) or v (2)."""
+        """x W_whichᵀ + b_which for q (0), k (1) or v (2)."""
         rows = slice(which * self.embed_dim, (which + 1) * self.embed_dim)
         bias = None if self.in_proj_bias is None else self.in_proj_bias[rows]
-        return F.linear(x, self.in_proj_weight[rows], bias)
+        if self._qkv_same_embed_dim:
+            weight = self.in_proj_weight[rows]
+        else:
+            weight = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)[which]
+        return F.linear(x, weight, bias)
 
     def _heads(self, x: Tensor) -> Tensor:
         """(N, L, E) -> (N, heads, L, head_dim)."""
@@ -113,7 +176,7 @@ class MultiheadAttention(Module):
         if is_causal and attn_mask is None:
             parts.append(~xp.tril(xp.ones((lq, s), dtype=bool))[None, None])
         if attn_mask is not None:
-            m = xp.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+            m = _as_array(attn_mask, like)
             if m.shape == (lq, s):
                 m = m[None, None]
             elif m.shape == (n * self.num_heads, lq, s):
@@ -123,8 +186,7 @@ class MultiheadAttention(Module):
                                  f"{(n * self.num_heads, lq, s)}, got {m.shape}")
             parts.append(m)
         if key_padding_mask is not None:
-            m = xp.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                           else key_padding_mask)
+            m = _as_array(key_padding_mask, like)
             if m.shape != (n, s):
                 raise ValueError(f"MultiheadAttention: key_padding_mask must have shape "
                                  f"{(n, s)} (batch, key length), got {m.shape}")
@@ -141,20 +203,27 @@ class MultiheadAttention(Module):
             additive = additive + (xp.where(m, -xp.inf, 0) if m.dtype == bool else m)
         return additive.astype(like.dtype, copy=False)
 
-    def _weights(self, q: Tensor, k: Tensor, mask) -> Tensor:
-        """Attention weights averaged over heads (N, L, S), detached."""
-        xp = get_array_module(q.data)
-        scores = (q.data @ k.data.swapaxes(-1, -2)) / math.sqrt(self.head_dim)
+    def _weights(self, q: Tensor, k: Tensor, mask, average: bool) -> Tensor:
+        """Attention weights (N, L, S) averaged over heads, or (N, H, L, S); detached."""
+        xp = get_array_module(q._data)
+        scores = (q._data @ k._data.swapaxes(-1, -2)) / math.sqrt(self.head_dim)
         allowed = None
         if mask is not None and mask.dtype == bool:
             allowed = mask
         elif mask is not None:
             scores = scores + mask
-        return Tensor._wrap(xp.ascontiguousarray(_masked_softmax(scores, allowed).mean(axis=1)))
+        weights = _masked_softmax(scores, allowed)
+        return Tensor._wrap(xp.ascontiguousarray(weights.mean(axis=1) if average else weights))
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
                 f"dropout={self.dropout}, batch_first={self.batch_first}")
+
+
+def _as_array(mask, like):
+    """A mask (Tensor, array or nested list) as an array on ``like``'s device."""
+    xp = get_array_module(like)
+    return xp.asarray(mask._data if isinstance(mask, Tensor) else mask)
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
@@ -183,7 +252,7 @@ class PositionalEncoding(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_positions("PositionalEncoding", x, self.d_model, self.max_len)
-        pe = self.pe.data[: x.shape[1]].astype(x.dtype, copy=False)
+        pe = self.pe._data[: x.shape[1]].astype(x.dtype, copy=False)
         return F.dropout(x + Tensor._wrap(pe), self.dropout, self.training)
 
     def extra_repr(self) -> str:

@@ -47,7 +47,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True, dtype=None, device=None):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         if hasattr(data, "copy"):
             data = data.copy()  # the optimizer updates it in place: never the caller's array
         if dtype is None and getattr(data, "dtype", np.dtype(float)).kind == "f":
@@ -94,14 +94,14 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, (Parameter, Module)):
             self._check_initialised(name)
-            self._forget(name)
             registry = self._parameters if isinstance(value, Parameter) else self._modules
-            registry[name] = value
+            self._forget(name, keep=registry)
+            registry[name] = value  # an existing name keeps its slot (dict order), as PyTorch
         elif name in self.__dict__.get("_parameters", {}):
             if value is not None:
                 raise TypeError(
                     f"{type(self).__name__}.{name} is a Parameter; cannot replace it with a "
-                    f"{type(value).__name__} (wrap it in nn.Parameter, or assign to .data)"
+                    f"{type(value).__name__} (wrap it in nn.Parameter, or assign to ._data)"
                 )
             self._parameters[name] = None
         elif name in self.__dict__.get("_buffers", {}):
@@ -134,11 +134,21 @@ class Module:
         if not self._forget(name):
             object.__delattr__(self, name)
 
-    def _forget(self, name) -> bool:
-        """Remove ``name`` from every registry and the instance dict; True if it was there."""
+    def _forget(self, name, keep=None) -> bool:
+        """Remove ``name`` from every registry but ``keep`` and from the instance dict.
+
+        Returns True if it was somewhere. The registry ``keep`` (the one about to
+        receive the new value) is left alone so that re-assigning
+        ``model.decoder = nn.Linear(...)`` overwrites the entry in place: the new
+        value keeps the old one's position in ``parameters()``, ``state_dict()``
+        and ``named_modules()``, as in PyTorch (an optimizer that pairs state
+        with parameters by position stays aligned).
+        """
         found = False
         for registry in (self._parameters, self._buffers, self._modules):
-            if name in registry:
+            if registry is keep:
+                found = found or name in registry
+            elif name in registry:
                 del registry[name]
                 found = True
         self._non_persistent.discard(name)
@@ -155,7 +165,7 @@ class Module:
                 f"register_parameter: {name!r} must be an nn.Parameter or None, "
                 f"got {type(param).__name__}"
             )
-        self._forget(name)
+        self._forget(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -168,7 +178,7 @@ class Module:
             raise TypeError(
                 f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}"
             )
-        self._forget(name)
+        self._forget(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -178,7 +188,7 @@ class Module:
         self._check_initialised(name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -266,7 +276,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn) -> Module:
         """Call ``fn(m)`` on every sub-module, children first, then on self; returns self.
@@ -297,9 +307,9 @@ class Module:
 
     def _convert(self, convert) -> Module:
         for t in list(self.parameters()) + list(self.buffers()):
-            t.data = convert(t.data)
+            t._data = convert(t._data)
             if t.grad is not None:
-                t.grad = Tensor._wrap(convert(t.grad.data))
+                t.grad = Tensor._wrap(convert(t.grad._data))
         return self
 
     def double(self) -> Module:
@@ -327,10 +337,10 @@ class Module:
         for prefix, module in self.named_modules():
             for name, p in module._parameters.items():
                 if p is not None:
-                    state[_join(prefix, name)] = p.data.copy()
+                    state[_join(prefix, name)] = p._data.copy()
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent:
-                    state[_join(prefix, name)] = b.data.copy()
+                    state[_join(prefix, name)] = b._data.copy()
         return state
 
     def _state_tensors(self) -> OrderedDict:
@@ -381,7 +391,7 @@ class Module:
             )
         for key, value in values.items():
             target = own[key]
-            target.data[...] = backend.to_device(value, target.device).astype(
+            target._data[...] = backend.to_device(value, target.device).astype(
                 target.dtype, copy=False
             )
         return _IncompatibleKeys(missing, unexpected)
@@ -422,7 +432,7 @@ def _indent(text: str) -> str:
 
 def _to_array(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if backend.get_array_module(value) is not np:  # a CuPy array stays on its device
         return value
     return np.asarray(value)

@@ -34,6 +34,14 @@ GRU (Cho et al., 2014), PyTorch's equations, gates stacked (r, z, n)::
     z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
     n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
     h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+
+Elman RNN (Elman, 1990), PyTorch's ``nn.RNN``, φ = tanh (default) or ReLU::
+
+    h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+
+Its time loop is :class:`minigrad.ops.rnn.RNNRecurrence`. The cells
+(``RNNCell``, ``GRUCell``) are one step, composed from the engine's ops
+(``linear``, ``sigmoid``, ``tanh``, ...), so their gradients are those ops'.
 """
 
 from __future__ import annotations
@@ -46,10 +54,12 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.layers import empty_parameter
 from minigrad.nn.module import Module
-from minigrad.ops import cat, stack
+from minigrad.ops import cat, relu, sigmoid, stack, tanh
+from minigrad.ops.rnn import RNNRecurrence
 from minigrad.tensor import Function, Tensor
 
-__all__ = ["LSTMCell", "LSTM", "GRU", "lstm_gates", "lstm_gates_backward"]
+__all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNN", "LSTM", "GRU", "lstm_gates",
+           "lstm_gates_backward"]
 
 
 def _sigmoid(x):
@@ -236,7 +246,105 @@ class GRURecurrence(Function):
 # ============================================================================ modules
 
 
-class LSTMCell(Module):
+class _CellBase(Module):
+    """Parameters of a one-step cell, PyTorch's names: ``weight_ih`` (G·H, input_size),
+    ``weight_hh`` (G·H, H), ``bias_ih``, ``bias_hh`` (G·H), all U(-1/√H, 1/√H); G gates."""
+
+    gate_count = 1
+    kind = "RNNCell"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows = self.gate_count * hidden_size
+        self.weight_ih = empty_parameter(rows, input_size)
+        self.weight_hh = empty_parameter(rows, hidden_size)
+        if bias:
+            self.bias_ih = empty_parameter(rows)
+            self.bias_hh = empty_parameter(rows)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        _init_uniform(self, hidden_size)
+        _to(self, device, dtype)
+
+    def _batched(self, input: Tensor):
+        """(input as (N, input_size), unbatched?): a 1-D input is a batch of one."""
+        unbatched = input.ndim == 1
+        if unbatched:
+            input = input.reshape(1, -1)
+        if input.ndim != 2 or input.shape[1] != self.input_size:
+            raise ValueError(f"{self.kind}: expected input (N, {self.input_size}) or "
+                             f"({self.input_size},), got shape {input.shape}")
+        return input, unbatched
+
+    def _state(self, input: Tensor, h, unbatched: bool, name: str = "hx") -> Tensor:
+        """The state h (N, H), zeros when None; reshaped to a batch of one if unbatched."""
+        if h is None:
+            return _zeros(input, (input.shape[0], self.hidden_size))
+        if unbatched:
+            h = h.reshape(1, -1)
+        _check_state(self.kind, name, h, (input.shape[0], self.hidden_size))
+        return h
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
+
+
+class RNNCell(_CellBase):
+    """One Elman RNN step, PyTorch's ``nn.RNNCell``: h' = φ(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh).
+
+    ``RNNCell(input_size, hidden_size, bias=True, nonlinearity="tanh")``, φ = tanh
+    or ReLU. ``forward(input, hx=None)``: input (N, input_size) or (input_size,),
+    hx (N, H) (zeros if None); returns h' (N, H) (or (H,)). Parameters as
+    :class:`_CellBase`. Composed from the engine's ops (their gradients).
+    """
+
+    kind = "RNNCell"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None):
+        _check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx=None) -> Tensor:
+        x, unbatched = self._batched(input)
+        h = self._state(x, hx, unbatched)
+        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        h = tanh(pre) if self.nonlinearity == "tanh" else relu(pre)
+        return h.reshape(-1) if unbatched else h
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+class GRUCell(_CellBase):
+    """One GRU step, PyTorch's ``nn.GRUCell`` (equations in the module docstring): (x, h) -> h'.
+
+    ``forward(input, hx=None)``: input (N, input_size) or (input_size,), hx (N, H)
+    (zeros if None); returns h'. Parameters ``weight_ih`` (3H, input_size),
+    ``weight_hh`` (3H, H), ``bias_ih``, ``bias_hh`` (3H), gates stacked (r, z, n),
+    all U(-1/√H, 1/√H). Composed from the engine's ops (their gradients).
+    """
+
+    gate_count = 3
+    kind = "GRUCell"
+
+    def forward(self, input: Tensor, hx=None) -> Tensor:
+        x, unbatched = self._batched(input)
+        h = self._state(x, hx, unbatched)
+        x_r, x_z, x_n = F.linear(x, self.weight_ih, self.bias_ih).chunk(3, dim=1)
+        h_r, h_z, h_n = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=1)
+        r = sigmoid(x_r + h_r)
+        z = sigmoid(x_z + h_z)
+        n = tanh(x_n + r * h_n)
+        h = (1 - z) * n + z * h
+        return h.reshape(-1) if unbatched else h
+
+
+class LSTMCell(_CellBase):
     """One LSTM step (equations in the module docstring): (x, (h, c)) -> (h', c').
 
     x (N, input_size) or (input_size,); h, c (N, hidden_size), zeros if ``hx`` is None.
@@ -244,42 +352,20 @@ class LSTMCell(Module):
     ``bias_ih``, ``bias_hh`` (4H), all initialised U(-1/√H, 1/√H).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = empty_parameter(4 * hidden_size, input_size)
-        self.weight_hh = empty_parameter(4 * hidden_size, hidden_size)
-        if bias:
-            self.bias_ih = empty_parameter(4 * hidden_size)
-            self.bias_hh = empty_parameter(4 * hidden_size)
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        _init_uniform(self, hidden_size)
+    gate_count = 4
+    kind = "LSTMCell"
 
     def forward(self, input: Tensor, hx=None):
-        unbatched = input.ndim == 1
-        if unbatched:
-            input = input.reshape(1, -1)
-        if input.ndim != 2 or input.shape[1] != self.input_size:
-            raise ValueError(f"LSTMCell: expected input (N, {self.input_size}), "
-                             f"got shape {input.shape}")
-        if hx is None:
-            h = c = _zeros(input, (input.shape[0], self.hidden_size))
-        else:
-            h, c = (t.reshape(1, -1) if unbatched else t for t in hx)
-            _check_state("LSTMCell", "hx", h, (input.shape[0], self.hidden_size))
-            _check_state("LSTMCell", "cx", c, (input.shape[0], self.hidden_size))
-        pre = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                     self.bias_hh)
+        x, unbatched = self._batched(input)
+        h, c = (None, None) if hx is None else hx
+        h = self._state(x, h, unbatched, "hx")
+        c = self._state(x, c, unbatched, "cx")
+        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
         hc = LSTMCellStep.apply(pre, c)
         h, c = hc[0], hc[1]
         if unbatched:
             h, c = h.reshape(-1), c.reshape(-1)
         return h, c
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
 
 
 class _RNNBase(Module):
@@ -290,7 +376,7 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False):
+                 bidirectional: bool = False, device=None, dtype=None):
         super().__init__()
         if not 0 <= dropout <= 1:
             raise ValueError(f"{self.kind}: dropout must be in [0, 1], got {dropout}")
@@ -308,6 +394,7 @@ class _RNNBase(Module):
                     setattr(self, "bias_ih" + suffix, empty_parameter(rows))
                     setattr(self, "bias_hh" + suffix, empty_parameter(rows))
         _init_uniform(self, hidden_size)
+        _to(self, device, dtype)
 
     def _suffixes(self, layer):
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
@@ -371,6 +458,50 @@ class _RNNBase(Module):
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
                 f"bidirectional={self.bidirectional}")
+
+
+class RNN(_RNNBase):
+    """Multi-layer Elman RNN, PyTorch's ``nn.RNN``: h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
+
+    ``RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False)`` (PyTorch's positional
+    order), φ = tanh or ReLU. ``forward(input, hx=None)`` with input (T, N,
+    input_size) ((N, T, input_size) if ``batch_first``, or unbatched (T, input_size))
+    and h_0 (num_layers·D, N, H) (zeros if None; D = 2 if bidirectional) returns
+    ``output, h_n``: output (T, N, D·H) is the last layer's h_t for every t, h_n
+    the final state of every layer and direction. Dropout acts between layers, in
+    training. Parameters ``weight_ih_l{k}`` (H, in), ``weight_hh_l{k}`` (H, H),
+    ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H) (plus ``_reverse``), all U(-1/√H, 1/√H).
+    The time loop with its backward is :class:`minigrad.ops.rnn.RNNRecurrence`.
+    """
+
+    gate_count = 1
+    kind = "RNN"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
+        _check_nonlinearity(nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx=None):
+        x, unbatched, (h0,) = self._prepare(input, (hx,))
+
+        def run_direction(x, suffix, index, reverse):
+            proj = self._projection(x, suffix, extra_bias=True)
+            w_hh = getattr(self, "weight_hh" + suffix)
+            y = RNNRecurrence.apply(proj, h0[index], w_hh, nonlinearity=self.nonlinearity,
+                                    reverse=reverse)
+            return y, (y[0] if reverse else y[y.shape[0] - 1],)
+
+        output, (h_n,) = self._layers(x, run_direction)
+        output, (h_n,) = self._finish(output, (h_n,), unbatched)
+        return output, h_n
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
 
 class LSTM(_RNNBase):
@@ -439,6 +570,19 @@ def _init_uniform(module: Module, hidden_size: int) -> None:
         init.uniform_(p, -bound, bound)
 
 
+def _check_nonlinearity(nonlinearity: str) -> None:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+
+
+def _to(module: Module, device, dtype) -> None:
+    """PyTorch's ``device=`` / ``dtype=`` factory arguments, applied after construction."""
+    if dtype is not None:
+        module.to(dtype)
+    if device is not None:
+        module.to(device)
+
+
 def _check_state(layer: str, name: str, state: Tensor, shape) -> None:
     if state.shape != shape:
         raise ValueError(f"{layer}: expected {name} of shape {shape}, got {state.shape}")
@@ -446,7 +590,7 @@ def _check_state(layer: str, name: str, state: Tensor, shape) -> None:
 
 def _zeros(like: Tensor, shape) -> Tensor:
     """A constant zero tensor (no gradient) with ``like``'s dtype and device."""
-    xp = get_array_module(like.data)
+    xp = get_array_module(like._data)
     return Tensor._wrap(xp.zeros(shape, dtype=like.dtype))
 
 
