@@ -1,24 +1,33 @@
 """Training-step throughput of the CNN, LSTM and Transformer layers (samples/s, float32, 2 threads).
 
-    python benchmarks/layers.py                      # all three workloads
-    python benchmarks/layers.py lstm --profile       # one workload, plus a cProfile of it
-    python benchmarks/layers.py --threads 1          # steadier ratios on a busy machine
+    python benchmarks/layers.py                      # every workload, both libraries
+    python benchmarks/layers.py lstm --profile       # one workload, plus a cProfile of minigrad
+    python benchmarks/layers.py --repetitions 5      # more runs per side (median and range)
     python benchmarks/layers.py --parity             # (with torch) same outputs as PyTorch?
+    python benchmarks/layers.py --only torch cnn     # one side, one workload, one process
 
-Where PyTorch is importable the same workload runs in PyTorch (CPU) too and the
-ratio minigrad / PyTorch is printed (target: >= 0.5). torch is never a
-dependency of minigrad: run this file from a separate venv that has torch, e.g.
+Each library runs in its own process (see benchmarks/_own_process.py: OpenBLAS's and
+PyTorch's OpenMP thread pools slow each other down by tens of percent in one process),
+several times, and the median, the range and the ratio minigrad / PyTorch are printed
+(target: >= 0.7). torch is never a dependency of minigrad: install it in a separate venv,
 
     python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch numpy
-    PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/layers.py
+
+which is found there (or pass --torch-python, or set MINIGRAD_TORCH_PYTHON).
 
 Workloads (one step = forward, loss, backward, optimizer update):
   cnn          Conv2d(1,32,3)+ReLU+MaxPool2d(2) -> Conv2d(32,64,3)+ReLU+MaxPool2d(2) -> Flatten
                -> Linear(1600,128)+ReLU -> Linear(128,10); 1x28x28 input, batch 64, Adam
   lstm         Embedding(5000,64) -> LSTM(64,128, 2 layers, batch_first) -> last hidden
                -> Linear(128,4); sequence 64, batch 32, Adam
-  transformer  decoder-only character model, vocab 96, d_model 128, 4 heads, 2 blocks,
-               MLP 512, causal, sequence 64, batch 32, AdamW
+  transformer  the project's TransformerLM: decoder-only character model, vocab 96,
+               d_model 128, 4 heads, 2 blocks, MLP 512, causal, sequence 64, batch 32, AdamW
+  transformer_default
+               the same model written with the layers a PyTorch user picks by default:
+               LayerNorm, nn.MultiheadAttention(batch_first=True) with a boolean causal
+               attn_mask, Linear -> nn.GELU() (exact, erf) -> Linear, token + learned
+               position embeddings, AdamW
+  mlp          the main job's MLP 784-128-10 (ReLU), batch 128, Adam
 
 Prints figures and asserts nothing (timings on shared machines are noisy).
 """
@@ -47,17 +56,24 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _own_process  # noqa: E402
+
 import minigrad as mg  # noqa: E402
 import minigrad.nn.functional as F  # noqa: E402
 from minigrad import nn, optim  # noqa: E402
 
-try:
-    import torch
-    import torch.nn as tnn
+# torch is imported only by a process that measures PyTorch (``--only torch``) or checks
+# parity: importing it next to minigrad's measurement would start its thread pool there
+torch = tnn = None
+if "--only" not in sys.argv or sys.argv[sys.argv.index("--only") + 1] == "torch" or "--parity" in sys.argv:
+    try:
+        import torch
+        import torch.nn as tnn
 
-    torch.set_num_threads(THREADS)
-except ImportError:  # the normal case: minigrad's venv has no torch
-    torch = None
+        torch.set_num_threads(THREADS)
+    except ImportError:  # the normal case: minigrad's venv has no torch
+        torch = tnn = None
 
 
 # ============================================================================ workloads
@@ -91,6 +107,44 @@ class MiniCNN(nn.Module):
         return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
+def default_lm(lib_nn, lib):
+    """The ``transformer_default`` model in either library (``lib`` is minigrad or torch)."""
+    module = lib_nn.Module
+
+    class Block(module):
+        def __init__(self, d=128, heads=4, ff=512):
+            super().__init__()
+            self.ln1, self.ln2 = lib_nn.LayerNorm(d), lib_nn.LayerNorm(d)
+            self.attn = lib_nn.MultiheadAttention(d, heads, batch_first=True)
+            self.mlp = lib_nn.Sequential(lib_nn.Linear(d, ff), lib_nn.GELU(), lib_nn.Linear(ff, d))
+
+        def forward(self, x, mask):
+            h = self.ln1(x)
+            x = x + self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+            return x + self.mlp(self.ln2(x))
+
+    class LM(module):
+        def __init__(self, vocab=96, d=128, max_len=64):
+            super().__init__()
+            self.tok, self.pos = lib_nn.Embedding(vocab, d), lib_nn.Embedding(max_len, d)
+            self.blocks = lib_nn.ModuleList([Block(), Block()])
+            self.ln_f, self.head = lib_nn.LayerNorm(d), lib_nn.Linear(d, vocab, bias=False)
+
+        def forward(self, idx):
+            t = idx.shape[1]
+            mask = lib.ones(t, t, dtype=lib.bool).triu(1)  # True = may not attend
+            h = self.tok(idx) + self.pos(lib.arange(t))
+            for block in self.blocks:
+                h = block(h, mask)
+            return self.head(self.ln_f(h))
+
+    return LM()
+
+
+def mlp_batch(rng):
+    return rng.standard_normal((128, 784)).astype(np.float32), rng.integers(0, 10, 128)
+
+
 class MiniLSTM(nn.Module):
     def __init__(self):
         super().__init__()
@@ -115,8 +169,13 @@ def minigrad_step(workload):
         model, (x, y) = MiniLSTM(), lstm_batch(rng)
         opt = optim.Adam(model.parameters(), lr=1e-3)
         inputs, loss_of = mg.tensor(x), lambda out: F.cross_entropy(out, y)
+    elif workload == "mlp":
+        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+        (x, y), opt = mlp_batch(rng), optim.Adam(model.parameters(), lr=1e-3)
+        inputs, loss_of = mg.tensor(x), lambda out: F.cross_entropy(out, y)
     else:
-        model = nn.TransformerLM(96, 128, 4, 2, 512, max_len=64, dropout=0.0)
+        model = (nn.TransformerLM(96, 128, 4, 2, 512, max_len=64, dropout=0.0)
+                 if workload == "transformer" else default_lm(nn, mg))
         x, y = transformer_batch(rng)
         opt = optim.AdamW(model.parameters(), lr=3e-4)
         inputs = mg.tensor(x)
@@ -151,9 +210,13 @@ def torch_step(workload):
         x, y = lstm_batch(rng)
         opt = torch.optim.Adam(params, lr=1e-3)
         forward = lambda idx: fc(lstm(emb(idx))[1][0][-1])  # noqa: E731
+    elif workload == "mlp":
+        model = tnn.Sequential(tnn.Linear(784, 128), tnn.ReLU(), tnn.Linear(128, 10))
+        (x, y), forward = mlp_batch(rng), model
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     else:
         x, y = transformer_batch(rng)
-        model = _TorchLM()
+        model = _TorchLM() if workload == "transformer" else default_lm(tnn, torch)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
         forward = model
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -250,55 +313,54 @@ def seconds_per_step(step, steps=5) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def compare(contenders, rounds=5, warmup=2) -> list[float]:
-    """Best seconds per step of each (step, batch) contender, measured in alternating rounds.
+WORKLOADS = ["cnn", "lstm", "transformer", "transformer_default", "mlp"]
 
-    Alternating minigrad and PyTorch round by round exposes both to the same
-    background load, so their ratio is steadier than either figure alone.
-    """
-    for step, _ in contenders:
-        for _ in range(warmup):
-            step()
-    best = [float("inf")] * len(contenders)
-    for _ in range(rounds):
-        for i, (step, _) in enumerate(contenders):
-            best[i] = min(best[i], seconds_per_step(step))
-    return best
+
+def measure_one_side(side: str, workload: str, rounds: int = 5, warmup: int = 2) -> None:
+    """This process measures one library on one workload: the median of ``rounds`` timed
+    rounds after a warm-up, printed as one JSON line for the driver."""
+    step, batch = (minigrad_step if side == "minigrad" else torch_step)(workload)
+    for _ in range(warmup):
+        step()
+    times = sorted(seconds_per_step(step) for _ in range(rounds))
+    _own_process.report(side, workload, batch / times[len(times) // 2], threads=THREADS)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", help="cnn, lstm and/or transformer (default: all)")
+    parser.add_argument("workloads", nargs="*", help=f"among {WORKLOADS} (default: all)")
+    parser.add_argument("--only", choices=["minigrad", "torch"],
+                        help="measure one library in this process and print one JSON line")
+    parser.add_argument("--repetitions", type=int, default=3, help="processes per side and workload")
+    parser.add_argument("--torch-python", help="a Python with torch (default: found, see the docstring)")
     parser.add_argument("--profile", action="store_true", help="cProfile minigrad's steps")
     parser.add_argument("--parity", action="store_true",
                         help="with torch: check each layer's outputs against PyTorch's first")
     parser.add_argument("--threads", type=int, default=THREADS,
-                        help="BLAS/OpenMP threads for both libraries (default 2); on a loaded "
-                             "shared machine 1 thread gives steadier ratios")
+                        help="BLAS/OpenMP threads for each library's process (default 2)")
     args = parser.parse_args()
-    known = ["cnn", "lstm", "transformer"]
-    if any(w not in known for w in args.workloads):
-        parser.error(f"workloads must be among {known}, got {args.workloads}")
-    args.workloads = args.workloads or known
-    print(f"threads: {THREADS}, numpy {np.__version__}"
-          + (f", torch {torch.__version__}" if torch is not None else ", torch not installed"))
-    if args.parity and torch is not None:
+    if any(w not in WORKLOADS for w in args.workloads):
+        parser.error(f"workloads must be among {WORKLOADS}, got {args.workloads}")
+    args.workloads = args.workloads or WORKLOADS
+    if args.only:
+        for workload in args.workloads:
+            measure_one_side(args.only, workload)
+        return
+    if args.parity:
+        if torch is None:
+            parser.error("--parity needs torch in this Python")
         print("parity (PyTorch's weights loaded into minigrad, float64):")
         parity_with_torch()
-    for workload in args.workloads:
-        step, batch = minigrad_step(workload)
-        contenders = [(step, batch)] + ([torch_step(workload)] if torch is not None else [])
-        times = compare(contenders)
-        mine = batch / times[0]
-        line = f"{workload:12s} minigrad {mine:7.0f} samples/s ({times[0] * 1e3:6.1f} ms/step)"
-        if torch is not None:
-            theirs = batch / times[1]
-            line += (f" | torch {theirs:7.0f} samples/s ({times[1] * 1e3:6.1f} ms/step)"
-                     f" | ratio {mine / theirs:.2f}x")
-        print(line, flush=True)
-        if args.profile:
+        return
+    print(f"threads per process: {THREADS}, numpy {np.__version__}")
+    _own_process.compare(__file__, args.workloads, args.repetitions, args.torch_python,
+                         extra=["--threads", str(THREADS)], threads=THREADS)
+    if args.profile:
+        for workload in args.workloads:
+            step, _ = minigrad_step(workload)
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [step() for _ in range(5)])  # noqa: B023
+            print(f"profile of minigrad's {workload} step (5 steps):")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 

@@ -5,29 +5,24 @@ The workload of the MNIST example without its data pipeline: an MLP
 One training step is forward + loss + zero_grad + backward + optimizer step;
 batches are pre-cut from one random array, so only the step is timed.
 Throughput is samples per second, the best of several timed rounds after a warm-up
-(the best, not the mean, because other processes only ever make a round slower);
-the two frameworks' rounds alternate so both see the same machine load.
+(the best, not the mean, because other processes only ever make a round slower).
 
-When torch is importable (it is never a minigrad dependency; use a separate
-venv) the same workload runs in PyTorch with ``torch.set_num_threads(2)`` and
-the ratio minigrad / PyTorch is printed (target: >= 0.8).
+Each library runs in its own process, several times (median and range printed):
+NumPy's OpenBLAS threads and PyTorch's OpenMP threads slow each other down by tens
+of percent when they share a process (benchmarks/_own_process.py says more). PyTorch
+is never a minigrad dependency; it is looked for in a separate venv
+(``/tmp/torchvenv``, ``--torch-python`` or ``$MINIGRAD_TORCH_PYTHON``). Target: the
+ratio minigrad / PyTorch >= 1.2.
 
-    python benchmarks/mlp.py [--steps 200] [--rounds 5] [--threads 2]
-
-With PyTorch from a separate venv (minigrad taken from the checkout):
-
-    PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/mlp.py
-
-On a machine shared with other jobs, 2 BLAS threads per process oversubscribe the
-cores and both frameworks slow down erratically; compare with one thread each:
-
-    OPENBLAS_NUM_THREADS=1 PYTHONPATH=. /tmp/torchvenv/bin/python benchmarks/mlp.py --threads 1
+    python benchmarks/mlp.py [--steps 200] [--rounds 5] [--repetitions 3] [--threads 2]
+    python benchmarks/mlp.py --only minigrad          # one side in this process
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -99,46 +94,36 @@ def torch_step_fn(threads: int):
     return step, wrap
 
 
-def best_throughputs(runs: dict, steps: int, rounds: int) -> dict:
-    """Samples/s of each framework's fastest round.
-
-    The rounds alternate between the frameworks, so a burst of load from other
-    processes hits both alike instead of whichever happened to run at the time.
-    """
-    best = dict.fromkeys(runs, float("inf"))
-    for _ in range(rounds):
-        for name, (step, batches) in runs.items():
-            best[name] = min(best[name], time_round(step, batches, steps))
-    return {name: steps * BATCH / t for name, t in best.items()}
+def best_throughput(factory, steps: int, rounds: int) -> float:
+    """Samples/s of the fastest of ``rounds`` timed rounds (other load only ever slows a round)."""
+    x, y = make_batches(50)
+    step, batches = prepare(factory, x, y)
+    return steps * BATCH / min(time_round(step, batches, steps) for _ in range(rounds))
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200, help="training steps per timed round")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (the best counts)")
-    parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads per process")
+    parser.add_argument("--repetitions", type=int, default=3, help="processes per library")
+    parser.add_argument("--torch-python", help="a Python with torch (default: found)")
+    parser.add_argument("--only", choices=["minigrad", "torch"], help="measure one side here")
+    parser.add_argument("workload", nargs="?", default="mlp", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    x, y = make_batches(50)
-    print(f"MLP {IN}-{HIDDEN}-{OUT}, batch {BATCH}, Adam, float32, CPU "
-          f"({os.cpu_count()} cores), best of {args.rounds} x {args.steps} steps")
-    runs = {"minigrad": prepare(minigrad_step_fn, x, y)}
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    else:
-        runs["PyTorch"] = prepare(lambda: torch_step_fn(args.threads), x, y)
-    result = best_throughputs(runs, args.steps, args.rounds)
-    ours = result["minigrad"]
-    print(f"minigrad: {ours:>10,.0f} samples/s  ({1e3 * BATCH / ours:.2f} ms/step)")
-    if torch is None:
-        print("PyTorch:  not installed here (run this script in a venv with torch for the ratio)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _own_process
+
+    if args.only:
+        factory = minigrad_step_fn if args.only == "minigrad" else lambda: torch_step_fn(args.threads)
+        _own_process.report(args.only, "mlp", best_throughput(factory, args.steps, args.rounds))
         return
-    theirs = result["PyTorch"]
-    print(f"PyTorch:  {theirs:>10,.0f} samples/s  ({1e3 * BATCH / theirs:.2f} ms/step; "
-          f"torch {torch.__version__}, {args.threads} threads)")
-    print(f"ratio minigrad / PyTorch: {ours / theirs:.2f}x  (target >= 0.8x)")
+    print(f"MLP {IN}-{HIDDEN}-{OUT}, batch {BATCH}, Adam, float32, CPU "
+          f"({os.cpu_count()} cores), best of {args.rounds} x {args.steps} steps per process")
+    _own_process.compare(__file__, ["mlp"], args.repetitions, args.torch_python,
+                         extra=["--steps", str(args.steps), "--rounds", str(args.rounds),
+                                "--threads", str(args.threads)], threads=args.threads)
 
 
 if __name__ == "__main__":
