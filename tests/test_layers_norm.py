@@ -143,3 +143,15 @@ def test_layer_norm_layer_names_and_errors():
     assert nn.LayerNorm(8, elementwise_affine=False).weight is None
     with pytest.raises(ValueError, match=r"LayerNorm: expected input with trailing shape \(8,\), got shape \(2, 7\)"):
         ln(minigrad.randn(2, 7))
+
+
+def test_layernorm_bias_false_has_scale_only_like_pytorch():
+    # torch.nn.LayerNorm(4, bias=False): state_dict keys ['weight'] and y = norm(x) * weight
+    ln = nn.LayerNorm(4, bias=False)
+    assert list(ln.state_dict()) == ["weight"]
+    ln.weight.data.copy_(minigrad.tensor([1.0, 2.0, 3.0, 4.0]))
+    x = minigrad.tensor(np.arange(8.0).reshape(2, 4))
+    xn = (x.numpy() - x.numpy().mean(-1, keepdims=True)) / np.sqrt(x.numpy().var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(ln(x).detach().numpy(), xn * [1, 2, 3, 4], rtol=1e-6)
+    w = minigrad.tensor(np.ones(4), requires_grad=True)
+    assert minigrad.gradcheck(lambda x, w: F.layer_norm(x, (4,), w, None), [x.double().requires_grad_(), w])

@@ -289,21 +289,31 @@ class Module:
         return self
 
     # ------------------------------------------------------------------ dtype and device
-    def to(self, target) -> Module:
+    def to(self, *args, device=None, dtype=None, non_blocking=False) -> Module:
         """Convert parameters and buffers in place and return self.
 
-        ``to("cuda")`` / ``to("cpu")`` moves them; ``to(minigrad.float64)`` casts the
-        floating point ones (integer buffers such as counters keep their dtype).
+        PyTorch's forms: ``to("cuda")`` / ``to("cpu")`` moves them; ``to(minigrad.float64)``
+        casts the floating point ones (integer buffers such as counters keep their dtype);
+        ``to("cpu", float64)``, ``to(tensor)`` and ``to(device=..., dtype=...)`` do both.
         The Parameter objects stay the same, only their arrays change, but create
         the optimizer *after* converting: its state arrays are not converted.
         """
-        if isinstance(target, str):
-            device = backend.normalize_device(target)
-            return self._convert(lambda a: backend.to_device(a, device))
-        dtype = np.dtype(target)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to: expected a floating dtype or a device, got {target!r}")
-        return self._convert(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str):
+                device = a
+            elif a is not None:
+                dtype = a
+        if device is not None:
+            target = backend.normalize_device(str(device).split(":")[0])
+            self._convert(lambda a: backend.to_device(a, target))
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: expected a floating dtype or a device, got {dtype!r}")
+            self._convert(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+        return self
 
     def _convert(self, convert) -> Module:
         for t in list(self.parameters()) + list(self.buffers()):

@@ -66,11 +66,11 @@ class _BatchNorm(Module):
         momentum = 0.0 if self.momentum is None else self.momentum
         counting = self.training and self.track_running_stats
         if counting and self.momentum is None:  # cumulative average over the batches seen
-            momentum = 1.0 / (int(self.num_batches_tracked.data) + 1)
+            momentum = 1.0 / (int(self.num_batches_tracked._data) + 1)
         out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                          training=use_batch_stats, momentum=momentum, eps=self.eps)
         if counting:  # only once batch_norm accepted the batch
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
         return out
 
     def extra_repr(self) -> str:
@@ -103,10 +103,12 @@ class LayerNorm(Module):
 
     y = (x - μ) / √(σ² + ε) · weight + bias, with μ, σ² (biased) per sample over
     those axes; the same in training and eval. ``weight`` (ones) and ``bias``
-    (zeros) have shape ``normalized_shape``, as PyTorch's ``nn.LayerNorm``.
+    (zeros) have shape ``normalized_shape``, as PyTorch's ``nn.LayerNorm``;
+    ``bias=False`` keeps the scale only (no ``bias`` entry in the state dict).
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
@@ -114,7 +116,12 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(_filled(self.normalized_shape, 1.0))
-            self.bias = Parameter(_filled(self.normalized_shape, 0.0))
+            if bias:
+                self.bias = Parameter(_filled(self.normalized_shape, 0.0))
+            else:
+                self.register_parameter("bias", None)
+            if dtype is not None or device is not None:
+                self.to(*[a for a in (device, dtype) if a is not None])
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)

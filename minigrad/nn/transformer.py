@@ -32,7 +32,6 @@ from minigrad.nn.embedding import Embedding
 from minigrad.nn.layers import Dropout, Linear
 from minigrad.nn.module import Module, ModuleList
 from minigrad.nn.normalization import LayerNorm
-from minigrad.ops.norm import layer_norm
 from minigrad.random import get_rng
 from minigrad.tensor import Tensor, get_default_dtype, no_grad
 
@@ -59,19 +58,8 @@ def _activation(activation):
     return activation
 
 
-class _LayerNormWithoutBias(LayerNorm):
-    """y = (x - μ)/√(σ² + ε) · weight: PyTorch's ``LayerNorm(d, bias=False)`` (no ``bias`` key)."""
-
-    def __init__(self, d_model: int, eps: float):
-        super().__init__(d_model, eps=eps)
-        self.register_parameter("bias", None)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return layer_norm(x, self.normalized_shape, eps=self.eps) * self.weight
-
-
 def _layer_norm(d_model: int, eps: float, bias: bool) -> LayerNorm:
-    return LayerNorm(d_model, eps=eps) if bias else _LayerNormWithoutBias(d_model, eps)
+    return LayerNorm(d_model, eps=eps, bias=bias)
 
 
 def _to(module: Module, device, dtype) -> Module:
