@@ -31,7 +31,7 @@ def op_overhead(chain=50) -> dict:
     """A chain of `chain` small ops then one backward: time / chain = cost of one op."""
     a = mg.randn(4, 4, requires_grad=True)
     b = mg.randn(4, 4)
-    raw_a, raw_b = a.data, b.data
+    raw_a, raw_b = a.numpy(), b.numpy()
 
     def numpy_only():
         y = raw_a
@@ -76,7 +76,7 @@ def mlp_step(batch=128) -> float:
         loss = -logits.log_softmax(-1)[np.arange(batch), y].mean()
         loss.backward()
         for p in params:
-            p.data -= 0.01 * p.grad.data
+            p.data -= 0.01 * p.grad
             p.grad = None
 
     return best_of(step, repeat=5, number=20)

@@ -195,7 +195,7 @@ print(f"{len(graph_nodes)} tensors in the graph, deepest generation {L._gen}")
 
 # %%
 def backward_by_hand(root):
-    grads = {id(root): np.ones_like(root.data)}
+    grads = {id(root): np.ones_like(root._data)}  # _data: the raw array inside the Tensor
     heap, order, tie = [(-root._gen, 0, root)], [], 1
     leaf_grads = {}
     while heap:
