@@ -1046,10 +1046,13 @@ _accumulate_lock = threading.Lock()
 
 
 def _accumulate(t: Tensor, g) -> None:
-    """Add ``g`` into ``t.grad`` (a new tensor the first time), atomically."""
+    """Add ``g`` into ``t.grad``, atomically: a copy the first time, then in place (so a
+    reference to ``p.grad`` stays the gradient, as in PyTorch)."""
     with _accumulate_lock:
         if t.grad is None:
-            t.grad = Tensor._wrap(g.copy() if t._ctx is None else g)
+            t.grad = Tensor._wrap(g.copy())  # g may be a read-only broadcast view
+        elif t.grad.shape == g.shape and t.grad._data.flags.writeable:
+            t.grad._data += g
         else:
             t.grad = Tensor._wrap(t.grad._data + g)
 

@@ -64,3 +64,13 @@ def test_var_without_degrees_of_freedom_is_nan_or_inf_like_pytorch():
     assert np.isnan(mg.tensor([5.0]).var().item())
     assert np.isinf(mg.tensor([1.0, 3.0]).var(correction=2).item())
     assert np.isnan(mg.tensor([5.0]).std().item())
+
+
+def test_gradients_accumulate_into_the_same_grad_tensor():
+    # PyTorch: g = p.grad; loss.backward() again; g is p.grad and holds the sum
+    p = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (p * 3).sum().backward()
+    g = p.grad
+    (p * 3).sum().backward()
+    assert p.grad is g
+    np.testing.assert_array_equal(g.numpy(), [6.0, 6.0])

@@ -444,3 +444,20 @@ def test_channel_dropout_gradcheck():
         return nn.Dropout2d(0.4)(x)
 
     assert minigrad.gradcheck(run, [x])
+
+
+def test_init_functions_take_a_generator_and_count_as_in_place_writes():
+    # torch.nn.init.normal_(w, generator=g): the same seed gives the same weights, and the
+    # write bumps the tensor's version (init runs under no_grad, as in PyTorch)
+    w1, w2 = minigrad.zeros(50, 20), minigrad.zeros(50, 20)
+    nn.init.normal_(w1, 0.0, 0.02, generator=minigrad.Generator().manual_seed(1))
+    nn.init.normal_(w2, 0.0, 0.02, generator=minigrad.Generator().manual_seed(1))
+    np.testing.assert_array_equal(w1.numpy(), w2.numpy())
+    assert w1._version == 1 and abs(w1.numpy().std() - 0.02) < 0.002
+    t = nn.init.trunc_normal_(minigrad.zeros(10_000), std=1.0, a=-1.0, b=1.5)
+    assert t.numpy().min() >= -1.0 and t.numpy().max() <= 1.5
+    p = nn.Parameter(minigrad.ones(3))
+    nn.init.constant_(p, float("nan"))
+    assert np.isnan(p.numpy()).all()
+    nn.init.zeros_(p)
+    assert p.numpy().tolist() == [0.0, 0.0, 0.0] and p.requires_grad

@@ -108,10 +108,10 @@ def test_backward_of_non_scalar_needs_grad():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"scalar outputs, got shape \(2,\)"):
         (x * 2).backward()
-    (x * 2).backward(grad=np.array([1.0, 10.0], dtype=np.float32))
+    (x * 2).backward(gradient=np.array([1.0, 10.0], dtype=np.float32))
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 20.0])
-    with pytest.raises(ValueError, match=r"grad has shape \(3,\)"):
-        (x * 2).backward(grad=np.ones(3))
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(3,\)"):  # PyTorch: RuntimeError
+        (x * 2).backward(gradient=np.ones(3))
 
 
 def test_backward_without_grad_requirement_is_an_error():
@@ -225,7 +225,6 @@ def test_broadcast_error_names_op_and_shapes():
         (lambda: mg.split(mg.ones(5), [2, 2]), r"split: sizes \[2, 2\] do not add up to 5"),
         (lambda: mg.ones(2).broadcast_to((3,)), r"broadcast_to: cannot broadcast shape \(2,\) to \(3,\)"),
         (lambda: mg.ones(3).sum(dim=0, axis=0), "either dim= or axis="),
-        (lambda: mg.var(mg.ones(1)), "no degrees of freedom"),
         (lambda: mg.ones(2, 2).mean(dim=(0, 1)).backward(), "does not require grad"),
         (lambda: mg.gelu(mg.ones(1), approximate="fast"), "approximate must be"),
     ],
