@@ -264,11 +264,11 @@ def test_optimizer_errors():
 
 def test_optimizer_updates_float32_in_place():
     layer = nn.Linear(3, 2)
-    weight_array = layer.weight.data
+    weight_array = layer.weight._data
     opt = optim.Adam(layer.parameters(), lr=0.1)
     layer(minigrad.randn(4, 3)).sum().backward()
     opt.step()
-    assert layer.weight.data is weight_array  # same buffer: updated in place
+    assert layer.weight._data is weight_array  # same buffer: updated in place
     assert layer.weight.dtype == np.float32
     assert opt.state[layer.weight]["exp_avg"].dtype == np.float32
 

@@ -1,4 +1,8 @@
-"""Training utilities: gradient clipping."""
+"""Training utilities: gradient clipping, as ``torch.nn.utils``.
+
+Both functions change the gradients *in place* (``p.grad`` keeps its array), which
+works for parameters of any shape, 0-d included, and returns nothing new to assign.
+"""
 
 from __future__ import annotations
 
@@ -10,46 +14,74 @@ from minigrad.tensor import Tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _with_grads(parameters):
+def _grads(parameters) -> list:
+    """The gradient arrays of the parameters that have one."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    return [p.grad._data for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
-    """Rescale gradients in place so their joint norm is at most ``max_norm``
-    (Pascanu et al., 2013), as ``torch.nn.utils.clip_grad_norm_``:
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    r"""Rescale the gradients in place so that their joint norm is at most ``max_norm``
+    (Pascanu, Mikolov & Bengio, 2013), as ``torch.nn.utils.clip_grad_norm_``.
 
-        total = (Σ_p ||g_p||_q^q)^(1/q)   (q = norm_type; max_p max|g_p| for q = inf)
-        g_p <- g_p · min(1, max_norm / (total + 1e-6))
+    With $q$ = ``norm_type``, all gradients taken together as one vector:
 
-    Returns ``total``, the norm *before* clipping, as a 0-d tensor.
+    $$\lVert g \rVert = \Big(\sum_p \lVert g_p \rVert_q^q\Big)^{1/q} \quad
+      (\max_p \max |g_p| \text{ for } q = \infty), \qquad
+      g_p \leftarrow g_p \cdot \min\Big(1, \frac{\text{max\_norm}}{\lVert g \rVert + 10^{-6}}\Big).$$
+
+    The direction of the joint gradient is kept; only its length is capped, which
+    keeps an exploding gradient (common in RNNs) from throwing the weights far away.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors; those without a gradient are skipped.
+        max_norm: the largest norm allowed.
+        norm_type: $q$, e.g. 2.0 or ``float("inf")``.
+        error_if_nonfinite: raise if the norm is NaN or infinite (instead of scaling
+            every gradient by NaN or 0).
+        foreach: accepted for PyTorch compatibility; ignored.
+
+    Returns:
+        The total norm *before* clipping, a 0-d Tensor in the gradients' dtype
+        (``tensor(0.)`` when no parameter has a gradient).
+
+    Raises:
+        RuntimeError: ``error_if_nonfinite=True`` and the norm is not finite.
     """
-    params = _with_grads(parameters)
+    grads = _grads(parameters)
     norm_type = float(norm_type)
-    if not params:
+    if not grads:
         return Tensor(0.0)
-    grads = [p.grad.data for p in params]
     xp = get_array_module(*grads)
     if math.isinf(norm_type):
-        total = max(float(abs(g).max()) for g in grads)
+        total = max(float(abs(g).max()) if g.size else 0.0 for g in grads)
     else:
-        total = float(sum(float((abs(g) ** norm_type).sum()) for g in grads)) ** (1 / norm_type)
+        total = sum(float((abs(g) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total {norm_type:g}-norm of the gradients is {total}; "
             "set error_if_nonfinite=False to clip anyway"
         )
     coef = max_norm / (total + 1e-6)
-    if coef < 1:
+    if not coef >= 1:  # NaN too: as in PyTorch the gradients then become NaN
         for g in grads:
             g *= g.dtype.type(coef)
     return Tensor(xp.asarray(total, dtype=grads[0].dtype))
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clamp every gradient element to [-clip_value, clip_value], in place."""
-    for p in _with_grads(parameters):
-        xp = get_array_module(p.grad.data)
-        xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None) -> None:
+    r"""Clamp every gradient entry to $[-c, c]$ in place, $c$ = ``clip_value``, as
+    ``torch.nn.utils.clip_grad_value_``.
+
+    Unlike :func:`clip_grad_norm_` this changes the gradient's direction.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors; those without a gradient are skipped.
+        clip_value: $c$, the largest magnitude allowed.
+        foreach: accepted for PyTorch compatibility; ignored.
+    """
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        get_array_module(g).clip(g, -clip_value, clip_value, out=g)
