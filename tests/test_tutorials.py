@@ -34,7 +34,7 @@ def _params(fast: bool):
 
 
 # Chapters that need an optional package skip, with the install command, when it is missing.
-REQUIRES = {"05": ("sklearn", "tutorials"), "09": ("triton", "kernels")}
+REQUIRES = {"05": ("sklearn", "tutorials"), "09": ("triton", "kernels"), "13": ("mpi4py", "distributed")}
 
 
 def _skip_if_missing_requirement(path: Path):
