@@ -23,7 +23,7 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
-def offline(url):
+def offline(url, **limits):
     raise OSError(f"no network in tests ({url})")
 
 
@@ -127,27 +127,35 @@ def test_checksum_mismatch_is_never_used(tmp_path, tiny_mnist, capsys):
     assert "SHA-256 mismatch" in out and "embedded 5,000-digit" in out
 
 
-def test_truncated_cache_file_is_fetched_again(tmp_path, tiny_mnist, capsys):
+def test_truncated_cache_file_is_set_aside_and_fetched_again(tmp_path, tiny_mnist, capsys):
     arrays, blobs = tiny_mnist
     mnist.load_mnist(tmp_path, fetch=serve(blobs))
     name = mnist.FILES["test_images"][0]
     path = tmp_path / "mnist" / name
     path.write_bytes(blobs[name][:-10])
+    capsys.readouterr()
     log = []
     data = mnist.load_mnist(tmp_path, fetch=serve(blobs, log))
     assert data.source == "mnist"
     assert [url.rsplit("/", 1)[1] for url in log] == [name]
     assert path.read_bytes() == blobs[name]
     np.testing.assert_array_equal(data.x_test, arrays["test_images"])
-    assert "fails its SHA-256 check" in capsys.readouterr().out
+    aside = list(path.parent.glob(name + ".corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == blobs[name][:-10]  # moved, not deleted
+    out = capsys.readouterr().out
+    assert f"({len(blobs[name]) - 10:,} bytes) fails its SHA-256 check" in out
+    assert f"moved it to {aside[0].name}" in out and "verified copy from" in out
 
 
-def test_truncated_cache_without_download_falls_back(tmp_path, tiny_mnist):
+def test_truncated_cache_without_download_falls_back(tmp_path, tiny_mnist, capsys):
     _, blobs = tiny_mnist
     mnist.load_mnist(tmp_path, fetch=serve(blobs))
     path = tmp_path / "mnist" / mnist.FILES["train_images"][0]
     path.write_bytes(path.read_bytes()[:100])
     assert mnist.load_mnist(tmp_path, download=False).source == "mnist_5k"
+    assert path.stat().st_size == 100
+    assert len(list(path.parent.iterdir())) == 4  # nothing moved, nothing deleted
+    assert "left it untouched (download=False)" in capsys.readouterr().out
 
 
 def test_offline_falls_back_with_one_clear_line(tmp_path, monkeypatch, capsys):

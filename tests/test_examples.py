@@ -23,7 +23,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("curves.png", "confusion_matrix.png", "misclassified.png")
 
 
-def _no_network(url):
+def _no_network(url, **limits):
     raise OSError("tests never use the network")
 
 
@@ -71,7 +71,10 @@ def test_runs_are_repeatable_with_a_seed(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["--epochs", "0"], "must be a positive integer"),
-    (["--lr", "-1"], "must be a positive number"),
+    (["--lr", "-1"], "must be a finite positive number"),
+    (["--lr", "inf"], "must be a finite positive number, got inf"),
+    (["--lr", "nan"], "must be a finite positive number, got nan"),
+    (["--seed", "-1"], "argument --seed: must be an integer from 0 to 2**63-1, got -1"),
     (["--batch-size", "many"], "invalid _positive_int value"),
     (["--unknown"], "unrecognized arguments: --unknown"),
 ])

@@ -1,5 +1,12 @@
 """Atomic writes: a file is either the old one or the complete new one, never half of one."""
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,7 +14,12 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from minigrad.io import atomic_write, save_figure, write_bytes_atomic  # noqa: E402
+from minigrad.io import (  # noqa: E402
+    atomic_write,
+    clean_stale_temporaries,
+    save_figure,
+    write_bytes_atomic,
+)
 
 
 def test_write_replaces_and_leaves_no_temp_files(tmp_path):
@@ -34,3 +46,74 @@ def test_save_figure_writes_a_png(tmp_path):
     fig.subplots().plot([0, 1], [1, 0])
     path = save_figure(fig, tmp_path / "plot.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ----------------------------------------------------------------------------- stale temporaries
+
+
+def _age(path, seconds=60):
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_only_our_stale_temporaries_of_this_target_are_removed(tmp_path):
+    target = tmp_path / "model.npz"
+    dead = _dead_pid()
+    ours_old = tmp_path / f".model.npz.{dead}-abcdefgh.tmp"      # killed writer: removed
+    legacy = tmp_path / ".model.npz.x1y2z3_q.tmp"                # mkstemp name of old versions
+    fresh = tmp_path / f".model.npz.{dead}-freshxyz.tmp"         # newer than the write: kept
+    live = tmp_path / f".model.npz.{os.getppid()}-livexxxx.tmp"  # its process runs: kept
+    other = tmp_path / f".other.npz.{dead}-abcdefgh.tmp"         # another target's: kept
+    users = [tmp_path / ".model.npz.notes.tmp", tmp_path / "model.npz.tmp",
+             tmp_path / f".model.npz.{dead}-abcdefgh.tmp.bak"]   # not our pattern: kept
+    for p in [ours_old, legacy, fresh, live, other, *users]:
+        p.write_bytes(b"x")
+        if p is not fresh:
+            _age(p)
+    start = time.time()
+    _age(fresh, -5)  # modified after the writer started
+    removed = clean_stale_temporaries(target, older_than=start)
+    assert sorted(removed) == sorted([ours_old, legacy])
+    write_bytes_atomic(target, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in [target, fresh, live, other, *users])
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_folder_in_the_way_is_a_clear_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory, not a file"):
+        write_bytes_atomic(tmp_path, b"x")
+
+
+def test_concurrent_writers_of_one_target_leave_one_complete_version(tmp_path):
+    target = tmp_path / "shared.bin"
+    payloads = [bytes([i]) * 200_000 for i in range(8)]
+    errors = []
+
+    def writer(data):
+        try:
+            for _ in range(5):
+                write_bytes_atomic(target, data)
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert target.read_bytes() in payloads
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]
+
+
+def test_sigterm_handler_is_restored_after_a_write(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    write_bytes_atomic(tmp_path / "a.bin", b"x")
+    assert signal.getsignal(signal.SIGTERM) is before

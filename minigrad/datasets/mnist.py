@@ -5,10 +5,15 @@
 1. from the cache directory (``$MINIGRAD_DATA``, default ``~/.cache/minigrad``,
    subfolder ``mnist/``) when the four files there have the published SHA-256;
 2. else downloaded from the public mirrors, tried in order, checked against
-   the same SHA-256 and written to the cache atomically;
+   the same SHA-256 and written to the cache atomically; a download stops at
+   the file's published size and at an overall deadline;
 3. else (no network, as on many lab machines) from the 5,000 real MNIST
    digits shipped inside the package, split 4,000 train / 1,000 test with a
    fixed seed, stratified by class. One printed line says which data is used.
+
+A file in the cache with an MNIST name and the wrong SHA-256 is never used
+and never deleted: it is renamed to ``NAME.corrupt-<timestamp>`` when (and only
+when) a verified download replaces it, and the printed line says so.
 
 The files are in the IDX format of LeCun et al.: a 4-byte magic number
 (two zero bytes, a type code, the number of dimensions), one big-endian uint32
@@ -24,6 +29,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -43,6 +49,7 @@ __all__ = [
     "MNISTUnavailable",
     "MIRRORS",
     "FILES",
+    "SIZES",
     "MNIST_MEAN",
     "MNIST_STD",
 ]
@@ -70,6 +77,20 @@ FILES = {
 
 # Seconds to wait on a silent socket: short, so an offline machine falls back at once.
 TIMEOUT = 5.0
+# Seconds one load_mnist() call may spend downloading, all files together: a mirror
+# that drips one byte every few seconds (never silent long enough for TIMEOUT) is cut off.
+DOWNLOAD_DEADLINE = 300.0
+# The published size in bytes of each gzipped file: a download stops as soon as it
+# exceeds it (a hostile or broken mirror cannot fill memory or disk).
+SIZES = {
+    "train-images-idx3-ubyte.gz": 9_912_422,
+    "train-labels-idx1-ubyte.gz": 28_881,
+    "t10k-images-idx3-ubyte.gz": 1_648_877,
+    "t10k-labels-idx1-ubyte.gz": 4_542,
+}
+# The cap for a file of unknown size (not one of the four above).
+MAX_DOWNLOAD_BYTES = 16 * 2**20
+_CHUNK = 65536
 
 EMBEDDED = Path(__file__).with_name("mnist_5k.npz")
 EMBEDDED_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
@@ -138,11 +159,41 @@ def _sha256(data: bytes) -> str:
 # ----------------------------------------------------------------------------- download
 
 
-def fetch(url: str) -> bytes:
-    """Download ``url`` (the network layer; tests replace this function)."""
+def fetch(url: str, max_bytes: int | None = None, deadline: float | None = None,
+          opener=None) -> bytes:
+    """Download ``url``, at most ``max_bytes`` bytes, finished before ``deadline``.
+
+    Args:
+        url: what to download.
+        max_bytes: stop with a ``ValueError`` as soon as the body exceeds this
+            (default :data:`MAX_DOWNLOAD_BYTES`); a declared ``Content-Length``
+            over it is refused before reading.
+        deadline: a ``time.monotonic()`` value; past it the download stops with
+            a ``TimeoutError`` (checked between reads, each of which waits at most
+            :data:`TIMEOUT` seconds).
+        opener: ``(request, timeout=...) -> response`` (default
+            ``urllib.request.urlopen``); tests pass a local fake, never the network.
+    """
+    limit = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
+    open_url = opener if opener is not None else urllib.request.urlopen
     request = urllib.request.Request(url, headers={"User-Agent": "minigrad"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-        return response.read()
+    with open_url(request, timeout=TIMEOUT) as response:
+        declared = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise ValueError(f"declares {int(declared):,} bytes, more than the {limit:,} expected")
+        # read1: return what has arrived, so that the deadline is checked between pieces
+        read = getattr(response, "read1", None) or response.read
+        parts, received = [], 0
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"download deadline passed after {received:,} bytes")
+            piece = read(_CHUNK)
+            if not piece:
+                return b"".join(parts)
+            received += len(piece)
+            if received > limit:
+                raise ValueError(f"sent more than the {limit:,} bytes expected; stopped")
+            parts.append(piece)
 
 
 def default_data_dir() -> Path:
@@ -150,46 +201,81 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("MINIGRAD_DATA") or Path.home() / ".cache" / "minigrad")
 
 
-def _verified_file(directory: Path, filename: str, digest: str, download: bool, fetcher) -> bytes:
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``NAME.corrupt-<timestamp>`` (never delete a user's file); return it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n else ""))
+        if not aside.exists():
+            os.replace(path, aside)
+            return aside
+    raise FileExistsError(f"no free name to set {path} aside")
+
+
+def _verified_file(directory: Path, filename: str, digest: str, download: bool, fetcher,
+                   custom: bool, deadline: float) -> bytes:
     """The bytes of ``filename`` with SHA-256 ``digest``: from the cache, else from a mirror.
 
-    A cached file with the wrong digest (truncated, corrupt, an old version) is
-    deleted and fetched again, never used.
+    A cached file with the wrong digest (truncated, corrupt, an old version, or
+    anything else of the user's with that name) is never used and never deleted:
+    it is renamed to ``NAME.corrupt-<timestamp>`` only once a verified download
+    is in hand to replace it, and left exactly where it is otherwise.
     """
     path = directory / filename
+    bad = None
     if path.is_file():
         data = path.read_bytes()
         if _sha256(data) == digest:
             return data
-        print(f"MNIST: cached {path} fails its SHA-256 check (corrupt or truncated); "
-              "fetching it again")
-        path.unlink()
+        bad = f"cached {path} ({len(data):,} bytes) fails its SHA-256 check"
     if not download:
+        if bad:
+            raise MNISTUnavailable(f"{bad}; left it untouched (download=False)")
         raise MNISTUnavailable(f"{filename} is not in {directory} and download=False")
+    cap = SIZES.get(filename, MAX_DOWNLOAD_BYTES)
     errors = []
     for mirror in MIRRORS:
         url = mirror + filename
         host = urllib.parse.urlsplit(url).netloc
         try:
-            data = fetcher(url)
-        except (OSError, http.client.HTTPException, ValueError) as e:
+            data = fetcher(url) if custom else fetcher(url, max_bytes=cap, deadline=deadline)
+        except (OSError, http.client.HTTPException, ValueError) as e:  # TimeoutError is an OSError
             errors.append(f"{host}: {getattr(e, 'reason', None) or e}")
+            if time.monotonic() > deadline:
+                break
+            continue
+        if len(data) > cap:
+            errors.append(f"{host}: sent {len(data):,} bytes, more than the {cap:,} expected")
             continue
         if _sha256(data) != digest:
             errors.append(f"{host}: SHA-256 mismatch ({len(data):,} bytes)")
             continue
-        try:
-            write_bytes_atomic(path, data)
-        except OSError as e:  # a read-only cache must not stop training
-            print(f"MNIST: cannot cache {path} ({e}); using it from memory")
+        _store(path, data, bad, host)
         return data
-    raise MNISTUnavailable(f"{filename} from {len(MIRRORS)} mirrors: " + "; ".join(errors))
+    reason = f"{filename} from {len(MIRRORS)} mirrors: " + "; ".join(errors)
+    if bad:
+        reason = f"{bad}; left it untouched, since no verified copy could be downloaded ({reason})"
+    raise MNISTUnavailable(reason)
 
 
-def _load_full(directory: Path, download: bool, fetcher) -> MNISTData:
+def _store(path: Path, data: bytes, bad: str | None, host: str) -> None:
+    """Cache a verified download; a bad file of that name is moved aside first (and said so)."""
+    try:
+        if bad:
+            aside = _set_aside(path)
+            print(f"MNIST: {bad}; moved it to {aside.name} and replaced it with a verified "
+                  f"copy from {host}", flush=True)
+        write_bytes_atomic(path, data)
+    except OSError as e:  # a read-only cache must not stop training
+        print(f"MNIST: cannot cache {path} ({e}); using the download from memory", flush=True)
+
+
+def _load_full(directory: Path, download: bool, fetcher, custom: bool) -> MNISTData:
     arrays = {}
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
     for key, (filename, digest) in FILES.items():
-        arrays[key] = parse_idx(_verified_file(directory, filename, digest, download, fetcher))
+        arrays[key] = parse_idx(_verified_file(directory, filename, digest, download, fetcher,
+                                               custom, deadline))
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
@@ -237,7 +323,9 @@ def load_mnist(data_dir=None, download: bool = True, fetch=None,
         data_dir: cache root (the files go in ``<data_dir>/mnist/``); default
             :func:`default_data_dir`.
         download: try the mirrors when the cache lacks a file.
-        fetch: ``url -> bytes`` used to download (default: this module's :func:`fetch`).
+        fetch: ``url -> bytes`` used to download (default: this module's :func:`fetch`,
+            which stops at each file's published size and at :data:`DOWNLOAD_DEADLINE`;
+            a custom one's result is checked against the size after the fact).
         verbose: print the one line that says which data is used.
 
     Never fails for lack of network: it then falls back to the embedded subset
@@ -245,9 +333,10 @@ def load_mnist(data_dir=None, download: bool = True, fetch=None,
     """
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
     directory = directory.expanduser() / "mnist"
-    fetcher = fetch if fetch is not None else globals()["fetch"]
+    custom = fetch is not None
+    fetcher = fetch if custom else globals()["fetch"]
     try:
-        data = _load_full(directory, download, fetcher)
+        data = _load_full(directory, download, fetcher, custom)
         message = f"MNIST: using {data.description} from {directory}"
     except (MNISTUnavailable, ValueError, OSError) as e:
         data = load_embedded_mnist()
