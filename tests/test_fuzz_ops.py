@@ -279,14 +279,11 @@ def test_split_of_an_empty_dim_is_one_empty_piece():
     assert len(pieces) == 1 and pieces[0].shape == (2, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="keepdim=True on a 0-d tensor adds a dim; PyTorch: 0-d")
 def test_keepdim_on_a_0d_tensor_stays_0d():
     assert mg.argmax(mg.tensor(np.float32(3.0)), dim=-1, keepdim=True).shape == ()
     assert mg.max(mg.tensor(np.float32(3.0)), 0, True).values.shape == ()
 
 
-@pytest.mark.xfail(strict=True, reason="a 0-d float64 tensor promotes an n-d float32 one; "
-                                       "PyTorch keeps float32 (0-d tensors do not promote)")
 def test_a_0d_tensor_does_not_promote_a_dimensioned_one():
     out = mg.tensor(np.float64(2.0)) + mg.tensor(np.ones(3, np.float32))
     assert out.dtype == np.float32

@@ -44,6 +44,13 @@ def lift_pair(a, b):
             b = Tensor._wrap(b._data.astype(a.dtype))
         elif b.dtype.kind == "f" and a.dtype.kind in "biu":
             a = Tensor._wrap(a._data.astype(b.dtype))
+    elif a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0):
+        # a 0-d tensor counts like a Python number next to an n-d one of the same kind:
+        # float32 (n-d) with float64 (0-d) stays float32, as in PyTorch
+        if a.ndim == 0:
+            a = a.to(b.dtype)
+        else:
+            b = b.to(a.dtype)
     return a, b
 
 

@@ -283,7 +283,7 @@ def min(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A
 def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
     """Index of the largest value along ``dim`` (flattened if None). Not differentiable."""
     out = x._data.argmax(axis=dim)
-    if keepdim and dim is not None:
+    if keepdim and dim is not None and x.ndim:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
 
@@ -291,7 +291,7 @@ def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
 def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
     """Index of the smallest value along ``dim``. Not differentiable."""
     out = x._data.argmin(axis=dim)
-    if keepdim and dim is not None:
+    if keepdim and dim is not None and x.ndim:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
 
