@@ -899,7 +899,10 @@ class Tensor:
 
     # comparisons return boolean tensors and carry no gradient
     def _compare(self, other, op):
-        other = other._data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor):
+            other = other._data
+        elif isinstance(other, (np.ndarray, list)) and self.device != "cpu":
+            other = backend.to_device(np.asarray(other), self.device)  # CuPy never mixes with NumPy
         return Tensor._wrap(op(self._data, other))
 
     def __lt__(self, other):

@@ -468,7 +468,9 @@ class TransformerLM(Module):
         """
         if temperature < 0:
             raise ValueError(f"generate: temperature must be >= 0, got {temperature}")
-        tokens = np.asarray(idx._data if isinstance(idx, Tensor) else idx, dtype=np.int64)
+        # sampling runs on the host (one small copy of the last logits per token)
+        tokens = (backend.to_device(idx._data, "cpu") if isinstance(idx, Tensor) else np.asarray(idx))
+        tokens = tokens.astype(np.int64, copy=False)
         device = self.head.weight.device
         was_training = self.training
         self.eval()

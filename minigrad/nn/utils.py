@@ -55,20 +55,23 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if not grads:
         return Tensor(0.0)
     xp = get_array_module(*grads)
+    # The norm stays an array on the gradients' device: no host round trip per parameter,
+    # and none at all unless error_if_nonfinite asks for one (as in PyTorch)
     if math.isinf(norm_type):
-        total = max(float(abs(g).max()) if g.size else 0.0 for g in grads)
+        total = xp.max(xp.stack([xp.abs(g).max() if g.size else xp.zeros((), g.dtype) for g in grads]))
     else:
-        total = sum(float((abs(g) ** norm_type).sum()) for g in grads) ** (1 / norm_type)
-    if error_if_nonfinite and not math.isfinite(total):
+        total = xp.sum(xp.stack([(xp.abs(g) ** norm_type).sum() for g in grads])) ** (1 / norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
-            f"clip_grad_norm_: the total {norm_type:g}-norm of the gradients is {total}; "
+            f"clip_grad_norm_: the total {norm_type:g}-norm of the gradients is {float(total)}; "
             "set error_if_nonfinite=False to clip anyway"
         )
-    coef = max_norm / (total + 1e-6)
-    if not coef >= 1:  # NaN too: as in PyTorch the gradients then become NaN
-        for g in grads:
-            g *= g.dtype.type(coef)
-    return Tensor(xp.asarray(total, dtype=grads[0].dtype))
+    # min(1, max_norm / (norm + 1e-6)) applied to every gradient: a NaN norm makes every
+    # gradient NaN, as in PyTorch; a coefficient of 1 leaves them unchanged
+    coef = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= coef.astype(g.dtype)
+    return Tensor._wrap(xp.asarray(total, dtype=grads[0].dtype))
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None) -> None:
