@@ -4,19 +4,31 @@
 :class:`~minigrad.Tensor` are attached at the bottom of this file.
 """
 
+from minigrad.ops.activation import *  # noqa: F403
+from minigrad.ops.activation import __all__ as _activation
 from minigrad.ops.assign import *  # noqa: F403
 from minigrad.ops.assign import __all__ as _assign
+from minigrad.ops.creation import *  # noqa: F403
+from minigrad.ops.creation import __all__ as _creation
 from minigrad.ops.elementwise import *  # noqa: F403
 from minigrad.ops.elementwise import __all__ as _elementwise
+from minigrad.ops.index import *  # noqa: F403
+from minigrad.ops.index import __all__ as _index
 from minigrad.ops.linalg import *  # noqa: F403
 from minigrad.ops.linalg import __all__ as _linalg
 from minigrad.ops.reduce import *  # noqa: F403
 from minigrad.ops.reduce import __all__ as _reduce
+from minigrad.ops.scan import *  # noqa: F403
+from minigrad.ops.scan import __all__ as _scan
 from minigrad.ops.shape import *  # noqa: F403
 from minigrad.ops.shape import __all__ as _shape
+from minigrad.ops.shape import unfold
+from minigrad.ops.sort import *  # noqa: F403
+from minigrad.ops.sort import __all__ as _sort
 from minigrad.tensor import Tensor
 
-__all__ = _assign + _elementwise + _linalg + _reduce + _shape
+__all__ = (_activation + _assign + _creation + _elementwise + _index + _linalg + _reduce + _scan + _shape
+           + _sort)
 
 # x.exp(), x.sum(dim=1), x.reshape(2, 3), ... : the method form of each op
 _METHODS = [
@@ -25,7 +37,79 @@ _METHODS = [
     "log_softmax", "reshape", "view", "flatten", "permute", "transpose", "unsqueeze", "squeeze",
     "broadcast_to", "expand", "split", "chunk", "matmul", "maximum", "minimum", "pow",
     "add", "sub", "mul", "div", "neg", "masked_fill", "clone",
+    # elementwise math
+    "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "log2", "log10", "log1p", "exp2",
+    "expm1", "rsqrt", "reciprocal", "square", "erf", "erfc", "erfinv", "atan2", "arctan2",
+    "logaddexp", "logaddexp2", "hypot", "lerp", "remainder", "fmod", "floor_divide", "floor", "ceil",
+    "round", "trunc", "fix", "sign", "sgn", "frac", "positive", "fmax", "fmin", "nan_to_num",
+    # comparison and logic (bool results)
+    "isnan", "isinf", "isposinf", "isneginf", "isfinite", "isclose", "allclose", "equal", "any",
+    "all", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    # indexing
+    "gather", "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim", "index_select",
+    "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "nonzero", "argwhere",
+    "count_nonzero",
+    # shape
+    "flip", "fliplr", "flipud", "roll", "rot90", "movedim", "moveaxis", "swapaxes", "swapdims",
+    "unflatten", "repeat", "tile", "repeat_interleave", "tril", "triu", "diagonal", "diag_embed",
+    "diag", "trace", "unfold",
+    # scans, products, order statistics
+    "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod", "nansum", "nanmean", "sort",
+    "argsort", "msort",
+    "topk", "kthvalue", "median", "nanmedian", "mode", "unique",
+    # linear algebra
+    "dot", "vdot", "inner", "outer", "ger", "mv", "kron", "cross", "addmm", "addmv", "baddbmm",
+    "addbmm", "norm", "prelu", "hardshrink",
 ]
 for _name in _METHODS:
     setattr(Tensor, _name, globals()[_name])
-del _name
+
+
+# x.tril_(), x.scatter_(1, idx, src), ... : in place, through Tensor._inplace (autograd-aware)
+def _inplace_method(op):
+    def method(self, *args, **kwargs):
+        return self._inplace(op, *args, **kwargs)
+
+    method.__name__ = op.__name__ + "_"
+    method.__doc__ = f"In place: ``self`` becomes ``{op.__name__}(self, ...)``."
+    return method
+
+
+_INPLACE_METHODS = [
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2",
+    "log10", "log1p", "exp2", "expm1", "rsqrt", "reciprocal", "square", "erf", "erfc", "erfinv",
+    "atan2", "lerp", "remainder", "fmod", "floor_divide", "floor", "ceil", "round", "trunc", "sign",
+    "frac", "hypot", "nan_to_num", "logical_not", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill",
+    "masked_scatter", "tril", "triu", "cumsum", "cumprod", "silu", "elu", "selu", "celu",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
+]
+for _name in _INPLACE_METHODS:
+    if not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace_method(globals()[_name]))
+
+
+# Python's operators that the integer and bitwise ops answer: x % y, x // y, x & y, ~x, ...
+def _reflected(op):
+    def method(self, other):
+        return op(other, self)
+
+    method.__name__ = "__r" + op.__name__ + "__"
+    return method
+
+
+_OPERATORS = {
+    "__mod__": remainder, "__floordiv__": floor_divide, "__and__": bitwise_and,  # noqa: F405
+    "__or__": bitwise_or, "__xor__": bitwise_xor, "__lshift__": bitwise_left_shift,  # noqa: F405
+    "__rshift__": bitwise_right_shift,  # noqa: F405
+}
+for _name, _op in _OPERATORS.items():
+    setattr(Tensor, _name, _op)
+    setattr(Tensor, "__r" + _name[2:], _reflected(_op))
+    setattr(Tensor, "__i" + _name[2:], _inplace_method(_op))
+Tensor.__invert__ = bitwise_not  # noqa: F405
+Tensor.__abs__ = abs  # noqa: F405
+Tensor.__pos__ = positive  # noqa: F405
+del _name, _op

@@ -75,6 +75,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, 1)
     start, end = normalize_axes((start_dim, end_dim), x.ndim, "flatten")
+    if start > end:
+        raise RuntimeError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim} "
+                           f"(tensor of shape {x.shape})")
     n = 1
     for s in x.shape[start : end + 1]:
         n *= s
@@ -191,10 +194,57 @@ def _index_arrays(index, like):
     return tuple(out) if isinstance(index, tuple) else out[0]
 
 
+def _split_integers(index, ndim):
+    """PyTorch's order for an index mixing integers with index arrays: the integers select first
+    (as ``x[0]`` would), then the arrays index what is left. NumPy counts an integer as one more
+    index array, which moves the indexed dims to the front when a slice separates them
+    (``x[0, :, idx]``: NumPy gives shape (len(idx), n), PyTorch (n, len(idx))).
+
+    Returns the two indexes ``(first, then)`` with ``x[index] == x[first][then]`` in PyTorch's
+    sense, or None when the index has no integer next to an array (NumPy's answer is PyTorch's).
+    """
+    if not isinstance(index, tuple) or len(index) < 2:
+        return None  # one item cannot mix the two (the common, fast case)
+    items = index
+    is_int = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items]
+    is_array = [hasattr(i, "shape") and getattr(i, "ndim", 0) > 0 for i in items]
+    if not (builtins.any(is_int) and builtins.any(is_array)):
+        return None
+    if builtins.sum(i is Ellipsis for i in items) > 1:
+        return None  # NumPy raises the error
+    consumed = builtins.sum(i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
+                            for i in items if i is not None and i is not Ellipsis)
+    expanded = []
+    for i in items:  # spell the Ellipsis out as slices
+        if i is Ellipsis:
+            expanded += [slice(None)] * (ndim - consumed)
+        else:
+            expanded.append(i)
+    first, then = [], []
+    for i in expanded:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            first.append(i)
+        elif i is None:
+            then.append(None)
+        else:
+            width = i.ndim if getattr(i, "dtype", None) is not None and i.dtype.kind == "b" else 1
+            first += [slice(None)] * width
+            then.append(i)
+    return tuple(first), tuple(then)
+
+
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: slices, integers, integer arrays and boolean masks, as in NumPy."""
+    """``x[index]``: slices, integers, integer arrays and boolean masks, with PyTorch's rules.
+
+    These are NumPy's rules except for one case: integers mixed with index arrays select
+    first (``x[0, :, idx]`` is ``x[0][:, idx]``, as in PyTorch; NumPy would put the ``idx``
+    dim in front).
+    """
     index = _index_arrays(index, x._data)
     try:
+        split = _split_integers(index, x.ndim)
+        if split is not None:
+            return GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
         return GetItem.apply(x, index=index)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} on a tensor of shape {x.shape}: {e}") from None
@@ -244,6 +294,10 @@ def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
     if not tensors:
         raise ValueError("cat: expects a non-empty list of tensors")
     dim = dim if axis is None else axis
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated; "
+                               "use stack, or reshape it to (1,)")
     (dim,) = normalize_axes((dim,), tensors[0].ndim, "cat")
     _check_same_shapes(tensors, dim, "cat")
     return Cat.apply(*tensors, dim=dim)
@@ -317,7 +371,472 @@ def pad(x: Tensor, pad, value: float = 0.0) -> Tensor:
     return Pad.apply(x, widths=tuple(widths), value=value)
 
 
+# ============================================================================ reordering
+
+
+class Flip(Function):
+    r"""$y = x$ reversed along ``dims``: $y_i = x_{n-1-i}$;  $\partial L/\partial x$ = g flipped back."""
+
+    def forward(self, x, dims):
+        self.dims = dims
+        return get_array_module(x).flip(x, axis=dims).copy()  # a copy, as torch.flip
+
+    def backward(self, g):
+        return get_array_module(g).flip(g, axis=self.dims)
+
+
+def _dims_arg(dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
+
+
+def flip(x: Tensor, *dims) -> Tensor:
+    """Reverse the order of the elements along ``dims`` (``torch.flip``; a copy, not a view)."""
+    axes = normalize_axes(_dims_arg(dims), x.ndim, "flip")
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: dims {dims} has a repeated dim")
+    return Flip.apply(x, dims=axes) if axes else x.clone()
+
+
+def fliplr(x: Tensor) -> Tensor:
+    """Reverse the columns (dim 1) of a tensor with at least 2 dims (``torch.fliplr``)."""
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {x.shape}")
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    """Reverse the rows (dim 0) of a tensor with at least 1 dim (``torch.flipud``)."""
+    if x.ndim < 1:
+        raise RuntimeError(f"flipud: input must be >= 1-d, got shape {x.shape}")
+    return flip(x, 0)
+
+
+class Roll(Function):
+    r"""$y_i = x_{(i - s) \bmod n}$ along each dim (elements leaving one end come back at the other);
+    the gradient is rolled back by $-s$."""
+
+    def forward(self, x, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        return get_array_module(x).roll(x, shifts, axis=dims)
+
+    def backward(self, g):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return get_array_module(g).roll(g, back, axis=self.dims)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements by ``shifts`` along ``dims``, wrapping around (``torch.roll``); with
+    ``dims=None`` the tensor is rolled as if flattened."""
+    if dims is None:
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts {shifts} needs dims (one shift per dim)")
+            shifts = shifts[0]
+        return Roll.apply(x, shifts=int(shifts), dims=None)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return Roll.apply(x, shifts=shifts, dims=normalize_axes(dims, x.ndim, "roll"))
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane ``dims``, from the first towards the second
+    (``torch.rot90``): a flip and a transpose, so the gradient flows through those."""
+    dims = tuple(dims)
+    if len(dims) != 2 or x.ndim < 2:
+        raise RuntimeError(f"rot90: expected 2 dims and a tensor with >= 2 dims, got dims {dims}, "
+                           f"shape {x.shape}")
+    d0, d1 = normalize_axes(dims, x.ndim, "rot90")
+    if d0 == d1:
+        raise RuntimeError(f"rot90: the rotation dims must differ, got {dims}")
+    k %= 4
+    if k == 0:
+        return x.clone()
+    if k == 2:
+        return flip(x, d0, d1)
+    if k == 1:
+        return transpose(flip(x, d1), d0, d1)
+    return flip(transpose(x, d0, d1), d1)
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Move dim(s) ``source`` to position(s) ``destination``, the others keeping their order
+    (``torch.movedim``, alias ``moveaxis``): a permute."""
+    src = tuple(source) if isinstance(source, (tuple, list)) else (source,)
+    dst = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {source} and destination {destination} differ in length")
+    src = normalize_axes(src, x.ndim, "movedim")
+    dst = normalize_axes(dst, x.ndim, "movedim")
+    order = [d for d in range(x.ndim) if d not in src]
+    for d, s_ in sorted(zip(dst, src)):
+        order.insert(d, s_)
+    return permute(x, *order) if x.ndim else x
+
+
+moveaxis = movedim
+
+
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+    """Swap two dims (``torch.swapaxes``, ``swapdims``; PyTorch's aliases of ``transpose``)."""
+    return transpose(x, axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into several with the given ``sizes`` (one may be -1):
+    the inverse of ``flatten`` (``torch.unflatten``)."""
+    (axis,) = normalize_axes((dim,), x.ndim, "unflatten")
+    sizes = tuple(sizes)
+    known = 1
+    for s_ in sizes:
+        known *= s_ if s_ != -1 else 1
+    inferred = tuple(x.shape[axis] // known if s_ == -1 and known else s_ for s_ in sizes)
+    if builtins.sum(s_ == -1 for s_ in sizes) > 1 or int(np.prod(inferred)) != x.shape[axis]:
+        raise RuntimeError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {dim} "
+                           f"({x.shape[axis]}) of input {x.shape}")
+    return reshape(x, x.shape[:axis] + inferred + x.shape[axis + 1:])
+
+
+# ============================================================================ repeating
+
+
+class Repeat(Function):
+    r"""$y$ = ``x`` tiled ``reps[d]`` times along each dim d (``x`` is first given leading 1-dims).
+
+    Backward: each element of ``x`` appears once per tile, so $\partial L/\partial x$ is
+    the sum of g over the tiles: view g as (r0, n0, r1, n1, ...) and sum the r axes.
+    """
+
+    def forward(self, x, reps):
+        self.shape = x.shape
+        x = x.reshape((1,) * (len(reps) - x.ndim) + x.shape)
+        self.inner = x.shape
+        return get_array_module(x).tile(x, reps)
+
+    def backward(self, g):
+        split = []
+        for r, n in zip(g.shape, self.inner):
+            split += [r // n if n else 0, n]
+        if 0 in self.inner:
+            return get_array_module(g).zeros(self.shape, dtype=g.dtype)
+        summed = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(self.shape)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile ``x``: ``repeat(x, 2, 3)`` repeats it twice along dim 0 and 3 times along dim 1
+    (``torch.Tensor.repeat``; ``sizes`` may add leading dims, as NumPy's ``tile``)."""
+    sizes = _dims_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"repeat: number of dimensions of repeat dims {sizes} can not be smaller "
+                           f"than number of dimensions of tensor {x.shape}")
+    if builtins.any(s_ < 0 for s_ in sizes):
+        raise RuntimeError(f"repeat: repeats {sizes} must be non-negative")
+    return Repeat.apply(x, reps=sizes)
+
+
+def tile(x: Tensor, *dims) -> Tensor:
+    """``repeat`` that also accepts fewer ``dims`` than ``x`` has (padded with 1s in front),
+    as ``torch.tile``."""
+    dims = _dims_arg(dims)
+    return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+
+
+def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Repeat each element (or slice along ``dim``) ``repeats`` times in place:
+    ``[a, b]`` with 2 gives ``[a, a, b, b]`` (``torch.repeat_interleave``; ``dim=None`` flattens first).
+
+    ``repeats`` is an int or a 1-D tensor with one count per slice; called with a single
+    tensor, ``repeat_interleave(counts)`` repeats ``arange(len(counts))``. It is an
+    ``index_select`` with repeated indices, so the gradient sums each slice's copies.
+    """
+    from minigrad.ops.index import index_select
+
+    if repeats is None:  # repeat_interleave(repeats): the indices 0, 1, ... repeated
+        counts = x._data if isinstance(x, Tensor) else np.asarray(x)
+        xp = get_array_module(counts)
+        return Tensor._wrap(xp.repeat(xp.arange(counts.shape[0]), counts).astype(np.int64))
+    if dim is None:
+        x, dim = reshape(x, -1), 0
+    (axis,) = normalize_axes((dim,), x.ndim, "repeat_interleave") or (0,)
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    n = x.shape[axis]
+    xp = get_array_module(x._data)
+    counts = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.shape[0] not in (1, n)):
+        raise RuntimeError(f"repeat_interleave: repeats must be an int or have one count per slice "
+                           f"({n} along dim {dim}), got shape {tuple(counts.shape)}")
+    if counts.size and int(counts.min()) < 0:
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    index = xp.repeat(xp.arange(n), xp.broadcast_to(counts.reshape(-1), (n,)))
+    return index_select(x, axis, index)
+
+
+# ============================================================================ triangles and diagonals
+
+
+class Triangle(Function):
+    r"""$y_{ij} = x_{ij}$ on and below (``tril``) or above (``triu``) the ``diagonal``-th diagonal,
+    0 elsewhere; the gradient is masked the same way: $\partial L/\partial x = \text{tri}(g)$."""
+
+    def forward(self, x, diagonal, upper):
+        self.diagonal, self.upper = diagonal, upper
+        xp = get_array_module(x)
+        return xp.triu(x, diagonal) if upper else xp.tril(x, diagonal)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.triu(g, self.diagonal) if self.upper else xp.tril(g, self.diagonal)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    r"""Lower triangle of the last two dims (``torch.tril``): keep $x_{ij}$ where $j - i \le$ ``diagonal``."""
+    if x.ndim < 2:
+        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {x.shape}")
+    return Triangle.apply(x, diagonal=diagonal, upper=False)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    r"""Upper triangle of the last two dims (``torch.triu``): keep $x_{ij}$ where $j - i \ge$ ``diagonal``."""
+    if x.ndim < 2:
+        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {x.shape}")
+    return Triangle.apply(x, diagonal=diagonal, upper=True)
+
+
+def _diagonal_index(shape, offset, dim1, dim2):
+    """NumPy index of the ``offset`` diagonal of dims (dim1, dim2), with the diagonal as the
+    last axis of the result (as ``numpy.diagonal``): a tuple of slices and two arange arrays."""
+    n1, n2 = shape[dim1], shape[dim2]
+    length = builtins.max(0, builtins.min(n1 - builtins.max(-offset, 0), n2 - builtins.max(offset, 0)))
+    rows = np.arange(length) + builtins.max(-offset, 0)
+    cols = np.arange(length) + builtins.max(offset, 0)
+    return rows, cols
+
+
+class Diagonal(Function):
+    r"""$y_{\dots k} = x_{\dots,\, i_0 + k,\, j_0 + k}$ over dims (dim1, dim2), the diagonal last
+    (``offset`` > 0: above the main diagonal). Backward: zeros with g written on that diagonal."""
+
+    def forward(self, x, offset, dim1, dim2):
+        self.shape, self.offset, self.dim1, self.dim2 = x.shape, offset, dim1, dim2
+        return get_array_module(x).diagonal(x, offset, dim1, dim2).copy()
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        rows, cols = _diagonal_index(self.shape, self.offset, self.dim1, self.dim2)
+        view = xp.moveaxis(dx, (self.dim1, self.dim2), (-2, -1))  # writes go through to dx
+        view[..., xp.asarray(rows), xp.asarray(cols)] = g
+        return dx
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset``-th diagonal of dims (dim1, dim2), appended as the last dim
+    (``torch.diagonal``; a copy in minigrad, a view in PyTorch)."""
+    d1, d2 = normalize_axes((dim1, dim2), x.ndim, "diagonal")
+    if x.ndim < 2 or d1 == d2:
+        raise RuntimeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2} "
+                           f"(tensor of shape {x.shape})")
+    return Diagonal.apply(x, offset=offset, dim1=d1, dim2=d2)
+
+
+class DiagEmbed(Function):
+    r"""$y_{\dots,\, i_0 + k,\, j_0 + k} = x_{\dots k}$: the last dim of ``x`` written on the
+    ``offset`` diagonal of two new dims (dim1, dim2), zeros elsewhere. Backward: read that
+    diagonal of g (``diagonal``)."""
+
+    def forward(self, x, offset, dim1, dim2):
+        xp = get_array_module(x)
+        n = x.shape[-1] + builtins.abs(offset)
+        self.offset, self.dim1, self.dim2 = offset, dim1, dim2
+        out = xp.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+        rows, cols = _diagonal_index(out.shape, offset, -2, -1)
+        out[..., xp.asarray(rows), xp.asarray(cols)] = x
+        return xp.moveaxis(out, (-2, -1), (dim1, dim2))
+
+    def backward(self, g):
+        return get_array_module(g).diagonal(g, self.offset, self.dim1, self.dim2).copy()
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (over dims dim1, dim2 of the result) whose ``offset`` diagonal is the last dim of
+    ``x`` (``torch.diag_embed``)."""
+    d1, d2 = normalize_axes((dim1, dim2), x.ndim + 1, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    return DiagEmbed.apply(x, offset=offset, dim1=d1, dim2=d2)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """``torch.diag``: a 1-D ``x`` becomes the square matrix with ``x`` on its ``diagonal``-th
+    diagonal; a 2-D ``x`` gives its ``diagonal``-th diagonal as a 1-D tensor."""
+    if x.ndim == 1:
+        return DiagEmbed.apply(x, offset=diagonal, dim1=0, dim2=1)
+    if x.ndim == 2:
+        return Diagonal.apply(x, offset=diagonal, dim1=0, dim2=1)
+    raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+
+
+def trace(x: Tensor) -> Tensor:
+    r"""Sum of the main diagonal of a matrix, $\operatorname{tr} X = \sum_i X_{ii}$ (``torch.trace``);
+    $\partial\,\operatorname{tr} X / \partial X = I$, through ``diagonal`` and ``sum``."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {x.shape}")
+    return Diagonal.apply(x, offset=0, dim1=0, dim2=1).sum()
+
+
+# ============================================================================ combining
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to one common shape (``torch.broadcast_tensors``); each gradient is
+    summed back to its own shape."""
+    tensors = _dims_arg(tensors)
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise RuntimeError(f"broadcast_tensors: shapes {shapes} cannot be broadcast together") from None
+    return tuple(broadcast_to(t, shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids from 1-D tensors (``torch.meshgrid``): with ``indexing="ij"`` output k
+    varies along dim k; ``"xy"`` swaps the first two dims (NumPy's and MATLAB's default)."""
+    tensors = _dims_arg(tensors)
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape}")
+    n = len(tensors)
+    order = list(range(n))
+    if indexing == "xy" and n >= 2:
+        order[0], order[1] = 1, 0
+    sizes = [t.numel() for t in tensors]
+    shape = tuple(sizes[order[d]] for d in range(n))
+    grids = []
+    for k, t in enumerate(tensors):
+        position = order.index(k)
+        view = [1] * n
+        view[position] = sizes[k]
+        grids.append(broadcast_to(reshape(t, tuple(view)), shape))
+    return tuple(grids)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (a 0-d one becomes shape (1,)); one tensor in, one out."""
+    out = tuple(reshape(t, 1) if t.ndim == 0 else t for t in _dims_arg(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims: () -> (1, 1), (n,) -> (1, n) (``torch.atleast_2d``)."""
+    out = tuple(reshape(t, (1,) * (2 - t.ndim) + t.shape) if t.ndim < 2 else t for t in _dims_arg(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims: () -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1)
+    (``torch.atleast_3d``)."""
+    def lift3(t):
+        if t.ndim == 0:
+            return reshape(t, 1, 1, 1)
+        if t.ndim == 1:
+            return reshape(t, 1, t.shape[0], 1)
+        if t.ndim == 2:
+            return reshape(t, t.shape + (1,))
+        return t
+
+    out = tuple(lift3(t) for t in _dims_arg(tensors))
+    return out[0] if len(out) == 1 else out
+
+
+def hstack(tensors) -> Tensor:
+    """Join column-wise: along dim 1, or dim 0 for 1-D tensors (``torch.hstack``)."""
+    tensors = [atleast_1d(t) for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join row-wise: 1-D tensors become rows, then ``cat`` along dim 0 (``torch.vstack``)."""
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors) -> Tensor:
+    """Join depth-wise: each tensor made at least 3-D, then ``cat`` along dim 2 (``torch.dstack``)."""
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """1-D tensors become columns, then ``cat`` along dim 1 (``torch.column_stack``)."""
+    return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The slice ``start : start + length`` along ``dim`` (``torch.narrow``)."""
+    (axis,) = normalize_axes((dim,), x.ndim, "narrow")
+    if start < 0:
+        start += x.shape[axis]
+    if not 0 <= start <= start + length <= x.shape[axis]:
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size "
+                         f"{x.shape[axis]}")
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+class Unfold(Function):
+    r"""``Tensor.unfold(dim, size, step)``: every window $x[\dots, i\,\text{step} : i\,\text{step} +
+    \text{size}, \dots]$ along ``dim``, the window as a new last dim.
+
+    Backward: windows may overlap, so each element's gradient is the sum over the windows
+    that contain it (an ``add.at`` over the window indices).
+    """
+
+    def forward(self, x, dim, size, step):
+        xp = get_array_module(x)
+        n = (x.shape[dim] - size) // step + 1
+        self.index = (xp.arange(n)[:, None] * step + xp.arange(size)[None, :])  # (n, size)
+        self.shape, self.dim = x.shape, dim
+        y = xp.take(x, self.index, axis=dim)  # dims: ..., n, size, ...
+        return xp.moveaxis(y, dim + 1, -1)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        g = xp.moveaxis(g, -1, self.dim + 1)
+        dx = xp.zeros(self.shape, dtype=g.dtype)
+        xp.add.at(dx, (slice(None),) * self.dim + (self.index,), g)
+        return dx
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of length ``size`` along ``dimension``, every ``step``, as a new last dim
+    (``torch.Tensor.unfold``): shape (..., (n - size) // step + 1, ..., size)."""
+    if x.ndim == 0:
+        x = reshape(x, 1)
+    (axis,) = normalize_axes((dimension,), x.ndim, "unfold")
+    if size > x.shape[axis] or size < 0 or step <= 0:
+        raise RuntimeError(f"unfold: size {size} must be <= {x.shape[axis]} (dim {dimension} of "
+                           f"{x.shape}) and step {step} > 0")
+    return Unfold.apply(x, dim=axis, size=size, step=step)
+
+
 __all__ = [
     "reshape", "view", "flatten", "permute", "transpose", "unsqueeze", "squeeze",
     "broadcast_to", "expand", "getitem", "cat", "concatenate", "stack", "split", "chunk", "pad",
+    "flip", "fliplr", "flipud", "roll", "rot90", "movedim", "moveaxis", "swapaxes", "swapdims",
+    "unflatten", "repeat", "tile", "repeat_interleave", "tril", "triu", "diagonal", "diag_embed",
+    "diag", "trace", "broadcast_tensors", "meshgrid", "atleast_1d", "atleast_2d", "atleast_3d",
+    "hstack", "vstack", "row_stack", "dstack", "column_stack", "narrow",
 ]

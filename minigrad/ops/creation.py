@@ -1,0 +1,97 @@
+"""Tensors made from numbers, not from other tensors: ``eye``, ``linspace``, ``one_hot`` ...
+
+None of these has a gradient (there is no input to differentiate with respect to);
+``requires_grad=True`` makes the result a leaf, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.tensor import Tensor, get_default_dtype
+
+
+def _make(array, dtype, requires_grad, device) -> Tensor:
+    """Wrap a NumPy array, cast to ``dtype`` (the default float dtype if None)."""
+    dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+    out = Tensor._wrap(array.astype(dtype, copy=False))
+    if device is not None and backend.normalize_device(device) != "cpu":
+        out = out.to(device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    r"""The $n \times m$ identity matrix: $I_{ij} = [i = j]$ (``torch.eye``; ``m`` defaults to ``n``)."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    return _make(np.eye(n, n if m is None else m), dtype, requires_grad, device)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    r"""``steps`` evenly spaced values from ``start`` to ``end``, both included:
+    $x_i = \text{start} + i\,\frac{\text{end} - \text{start}}{\text{steps} - 1}$ (``torch.linspace``)."""
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    return _make(np.linspace(float(start), float(end), steps), dtype, requires_grad, device)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    r"""$\text{base}^{x_i}$ for the ``linspace(start, end, steps)`` points $x_i$ (``torch.logspace``)."""
+    if steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
+    return _make(np.logspace(float(start), float(end), steps, base=base), dtype, requires_grad, device)
+
+
+def _triangle_indices(op, row, col, offset, dtype, device):
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: row and col must be non-negative, got row={row}, col={col}")
+    find = np.tril_indices if op == "tril_indices" else np.triu_indices
+    rows, cols = find(row, offset, col)
+    return _make(np.stack([rows, cols]), np.int64 if dtype is None else dtype, False, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    r"""The (2, N) coordinates of the lower triangle of a ``row`` × ``col`` matrix, row by row:
+    every $(i, j)$ with $j - i \le \text{offset}$ (``torch.tril_indices``; int64)."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    r"""The (2, N) coordinates of the upper triangle: every $(i, j)$ with $j - i \ge \text{offset}$
+    (``torch.triu_indices``; int64)."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    r"""Class indices of shape (...) as int64 one-hot rows of shape (..., num_classes):
+    $y_{\dots c} = [x_{\dots} = c]$ (``torch.nn.functional.one_hot``).
+
+    ``num_classes=-1`` means one more than the largest index. Not differentiable.
+
+    Raises:
+        RuntimeError: for a non-integer tensor or an index outside ``[0, num_classes)``,
+            as PyTorch.
+    """
+    labels = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if labels.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot: is only applicable to index tensors (integers), "
+                           f"got dtype {labels.dtype}")
+    if num_classes < 0:
+        if labels.size == 0:
+            raise RuntimeError("one_hot: can not infer the total number of classes from an empty tensor")
+        num_classes = int(labels.max()) + 1
+    if labels.size and labels.min() < 0:
+        raise RuntimeError(f"one_hot: class values must be non-negative, got {int(labels.min())}")
+    if labels.size and labels.max() >= num_classes:
+        raise RuntimeError(
+            f"one_hot: class values must be smaller than num_classes={num_classes}, got {int(labels.max())}"
+        )
+    xp = backend.get_array_module(labels)
+    return Tensor._wrap((labels[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+__all__ = ["eye", "linspace", "logspace", "tril_indices", "triu_indices"]

@@ -1,0 +1,296 @@
+r"""Scans (running totals along one dim) and the product, whose gradient is two scans.
+
+A scan $y_i = x_0 \circ x_1 \circ \dots \circ x_i$ lets $x_j$ influence every
+$y_i$ with $i \ge j$, so its backward is a scan the other way: for ``cumsum``,
+$\partial L/\partial x_j = \sum_{i \ge j} g_i$, a *reverse* cumulative sum.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from minigrad.backend import get_array_module
+from minigrad.ops._util import as_float, normalize_axes
+from minigrad.tensor import Function, Tensor
+
+cummax_result = namedtuple("cummax", ["values", "indices"])  # torch.return_types.cummax
+cummin_result = namedtuple("cummin", ["values", "indices"])
+
+
+def _reverse_cumsum(g, axis):
+    r"""$r_j = \sum_{i \ge j} g_i$ along ``axis``."""
+    xp = get_array_module(g)
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+def _dim(x: Tensor, dim, op: str) -> int:
+    if dim is None:
+        raise TypeError(f"{op}: missing the required argument dim")
+    (axis,) = normalize_axes((dim,), x.ndim, op) or (0,)
+    return axis
+
+
+def _scan_input(x: Tensor, dtype, op: str) -> Tensor:
+    """PyTorch's dtype rule for cumsum/cumprod: integers and bools accumulate in int64."""
+    if dtype is not None:
+        return x.to(dtype)
+    if x.dtype.kind in "biu":
+        return Tensor._wrap(x._data.astype(np.int64))
+    return x
+
+
+def _as_1d(x: Tensor) -> Tensor:
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+class Cumsum(Function):
+    r"""$y_i = \sum_{j \le i} x_j$ along ``dim``;  $\partial L/\partial x_j = \sum_{i \ge j} g_i$."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return get_array_module(x).cumsum(x, axis=axis)
+
+    def backward(self, g):
+        return _reverse_cumsum(g, self.axis)
+
+
+def cumsum(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+    r"""Running sum along ``dim``: $y_i = x_0 + \dots + x_i$ (``torch.cumsum``; ints give int64)."""
+    axis = _dim(x, dim, "cumsum")
+    x = _scan_input(x, dtype, "cumsum")
+    return Cumsum.apply(_as_1d(x), axis=axis).reshape(x.shape)
+
+
+class Cumprod(Function):
+    r"""$y_i = \prod_{j \le i} x_j$ along ``dim``.
+
+    $\partial y_i/\partial x_j = \prod_{k \le i,\, k \ne j} x_k$ for $j \le i$, so
+    $\partial L/\partial x_j = \sum_{i \ge j} g_i\, y_i / x_j$ when $x_j \ne 0$. Zeros need
+    care (PyTorch's cumprod backward handles them too): with $z$ the first zero of the slice,
+
+    * $j < z$: the formula above ($y_i = 0$ for $i \ge z$ drops those terms);
+    * $j = z$: $\sum_{i \ge z} g_i\, \tilde y_i$, where $\tilde y$ is the running product
+      with $x_z$ replaced by 1 (the product of every other factor);
+    * $j > z$: 0, since every $y_i$ with $i \ge j$ still contains the factor $x_z = 0$.
+    """
+
+    def forward(self, x, axis):
+        self.x, self.axis = x, axis
+        self.y = get_array_module(x).cumprod(x, axis=axis)
+        return self.y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x, y, axis = self.x, self.y, self.axis
+        zeros_so_far = xp.cumsum(x == 0, axis=axis)
+        before = zeros_so_far == 0  # j < z
+        first_zero = (x == 0) & (zeros_so_far == 1)  # j = z
+        safe_x = xp.where(x == 0, 1, x)
+        dx_before = _reverse_cumsum(g * y, axis) / safe_x
+        y_without_zero = xp.cumprod(xp.where(first_zero, 1, x), axis=axis)
+        dx_at_zero = _reverse_cumsum(g * y_without_zero, axis)
+        return xp.where(before, dx_before, xp.where(first_zero, dx_at_zero, 0))
+
+
+def cumprod(x: Tensor, dim=None, *, dtype=None) -> Tensor:
+    r"""Running product along ``dim``: $y_i = x_0 x_1 \cdots x_i$ (``torch.cumprod``; ints give
+    int64). The gradient is exact at zeros."""
+    axis = _dim(x, dim, "cumprod")
+    x = _scan_input(x, dtype, "cumprod")
+    return Cumprod.apply(_as_1d(x), axis=axis).reshape(x.shape)
+
+
+def _cumulative_extremum(x: Tensor, dim, largest: bool, op: str):
+    from minigrad.ops.index import gather
+
+    axis = _dim(x, dim, op)
+    flat = _as_1d(x)
+    data = flat._data
+    xp = get_array_module(data)
+    values = _accumulate(xp.maximum if largest else xp.minimum, data, axis)
+    # the index moves to j whenever x_j reaches the running extremum (ties: the latest, as
+    # PyTorch), and to a NaN, which the running extremum then keeps
+    reached = data == values
+    if data.dtype.kind == "f":
+        reached |= xp.isnan(data)
+    shape = [1] * data.ndim
+    shape[axis] = data.shape[axis]
+    positions = xp.arange(data.shape[axis]).reshape(shape)
+    indices = _accumulate(xp.maximum, xp.where(reached, positions, 0), axis).astype(np.int64)
+    result = gather(flat, axis, indices).reshape(x.shape)
+    return result, Tensor._wrap(indices.reshape(x.shape))
+
+
+def cummax(x: Tensor, dim: int):
+    r"""Running maximum along ``dim`` and where it was reached: the named tuple ``(values, indices)``
+    with $y_i = \max_{j \le i} x_j$ (``torch.cummax``). Ties point to the latest position; the
+    gradient of ``values`` goes to ``indices`` (a gather), as in PyTorch."""
+    return cummax_result(*_cumulative_extremum(x, dim, True, "cummax"))
+
+
+def cummin(x: Tensor, dim: int):
+    r"""Running minimum along ``dim``, ``(values, indices)``: $y_i = \min_{j \le i} x_j$
+    (``torch.cummin``; ties and gradient as :func:`cummax`)."""
+    return cummin_result(*_cumulative_extremum(x, dim, False, "cummin"))
+
+
+def _accumulate(ufunc, x, axis):
+    """The inclusive scan ``ufunc.accumulate(x, axis)``. NumPy has it; for CuPy, whose ufuncs
+    lack ``accumulate``, the same result in log2(n) vectorized steps (Hillis & Steele, 1986):
+    after the step with shift s, every entry combines the 2s entries ending at it."""
+    xp = get_array_module(x)
+    if xp is np:
+        return ufunc.accumulate(x, axis=axis)
+    y = xp.moveaxis(x, axis, 0)
+    shift = 1
+    while shift < y.shape[0]:
+        y = xp.concatenate([y[:shift], ufunc(y[shift:], y[:-shift])], axis=0)
+        shift *= 2
+    return xp.moveaxis(y, 0, axis)
+
+
+def _logcumsumexp_array(x, axis):
+    """log Σ_{j<=i} exp(x_j) along ``axis``: a scan of the stable ``logaddexp``."""
+    return _accumulate(get_array_module(x).logaddexp, x, axis)
+
+
+class LogCumSumExp(Function):
+    r"""$y_i = \log \sum_{j \le i} e^{x_j}$ along ``dim``.
+
+    $\partial y_i/\partial x_j = e^{x_j - y_i}$ for $j \le i$, so
+    $\partial L/\partial x_j = \sum_{i \ge j} g_i\, e^{x_j - y_i}$. That sum is a reverse
+    log-cumsum-exp, done separately for the positive and negative parts of $g$ so that
+    nothing overflows: $e^{x_j + \operatorname{rlcse}(\log g^{+} - y)_j} -
+    e^{x_j + \operatorname{rlcse}(\log g^{-} - y)_j}$.
+    """
+
+    def forward(self, x, axis):
+        self.x, self.axis = x, axis
+        self.y = _logcumsumexp_array(x, axis)
+        return self.y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        axis = self.axis
+
+        def reverse_lcse(a):
+            return xp.flip(_logcumsumexp_array(xp.flip(a, axis), axis), axis)
+
+        with np.errstate(divide="ignore"):
+            log_pos = xp.log(xp.where(g > 0, g, 0)) - self.y
+            log_neg = xp.log(xp.where(g < 0, -g, 0)) - self.y
+        return xp.exp(self.x + reverse_lcse(log_pos)) - xp.exp(self.x + reverse_lcse(log_neg))
+
+
+def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    r"""$y_i = \log \sum_{j \le i} e^{x_j}$ along ``dim``, computed stably (``torch.logcumsumexp``)."""
+    axis = _dim(x, dim, "logcumsumexp")
+    return LogCumSumExp.apply(_as_1d(as_float(x)), axis=axis).reshape(x.shape)
+
+
+# ============================================================================ product
+
+
+def _exclusive_cumprod(x, axis):
+    r"""$e_i = \prod_{j < i} x_j$ along ``axis`` (1 for the first element)."""
+    xp = get_array_module(x)
+    head = (slice(None),) * axis
+    ones = xp.ones_like(x[head + (slice(0, 1),)])
+    return xp.cumprod(xp.concatenate([ones, x[head + (slice(0, -1),)]], axis), axis)
+
+
+class Prod(Function):
+    r"""$y = \prod_i x_i$ along ``dim``.
+
+    $\partial y/\partial x_i = \prod_{j \ne i} x_j$: the product of everything left of $i$
+    times everything right of it, i.e. an exclusive cumulative product from each end. No
+    division, so it is exact when some $x_j$ are 0 (dividing $y / x_i$ would give 0/0).
+    """
+
+    def forward(self, x, axis, keepdim):
+        xp = get_array_module(x)
+        self.x, self.axis, self.keepdim = x, axis, keepdim
+        return xp.prod(x, axis=axis, keepdims=keepdim)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x, axis = self.x, self.axis
+        if x.shape[axis] == 0:
+            return xp.zeros_like(x)
+        left = _exclusive_cumprod(x, axis)
+        right = xp.flip(_exclusive_cumprod(xp.flip(x, axis), axis), axis)
+        if not self.keepdim:
+            g = xp.expand_dims(g, axis)
+        return g * left * right
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    r"""$\prod_i x_i$ over ``dim`` (an int) or over every element (``torch.prod``; ints give int64).
+    The gradient $\prod_{j \ne i} x_j$ is exact with zeros."""
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = Tensor._wrap(x._data.astype(np.int64))
+    if dim is None:
+        return Prod.apply(x.reshape(-1), axis=0, keepdim=False)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be an int, got {dim}")
+    axis = _dim(x, dim, "prod")
+    if x.ndim == 0:
+        return Prod.apply(x.reshape(1), axis=0, keepdim=False).reshape(())
+    return Prod.apply(x, axis=axis, keepdim=keepdim)
+
+
+# ============================================================================ other reductions
+# (composites of the reductions in reduce.py; their gradients come from those ops)
+
+
+def _reduce_ops():
+    from minigrad.ops import reduce
+
+    return reduce
+
+
+def var_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
+    """``(var(x), mean(x))`` over ``dim`` in one call (``torch.var_mean``; same arguments as ``var``)."""
+    r = _reduce_ops()
+    return (r.var(x, dim, keepdim, unbiased=unbiased, correction=correction),
+            r.mean(x, dim, keepdim))
+
+
+def std_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
+    """``(std(x), mean(x))`` over ``dim`` in one call (``torch.std_mean``)."""
+    r = _reduce_ops()
+    return (r.std(x, dim, keepdim, unbiased=unbiased, correction=correction),
+            r.mean(x, dim, keepdim))
+
+
+def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    r"""$\sum x$ over ``dim`` treating NaN as 0 (``torch.nansum``); NaN entries get no gradient."""
+    from minigrad.ops.elementwise import where
+
+    xp = get_array_module(x._data)
+    if x.dtype.kind == "f":
+        x = where(xp.isnan(x._data), 0.0, x)
+    return _reduce_ops().sum(x, dim, keepdim)
+
+
+def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    r"""Mean of the non-NaN entries over ``dim`` (``torch.nanmean``): ``nansum`` divided by their count
+    (NaN where a slice is all NaN)."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"nanmean: expected a floating point tensor, got dtype {x.dtype}")
+    xp = get_array_module(x._data)
+    axes = None if dim is None else normalize_axes(tuple(dim) if isinstance(dim, (tuple, list)) else (dim,),
+                                                   x.ndim, "nanmean")
+    count = (~xp.isnan(x._data)).sum(axis=axes, keepdims=keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return nansum(x, dim, keepdim) / Tensor._wrap(xp.asarray(count, dtype=x.dtype))
+
+
+__all__ = [
+    "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod", "var_mean", "std_mean", "nansum",
+    "nanmean",
+]
