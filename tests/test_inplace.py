@@ -456,3 +456,19 @@ def test_backward_inputs_limits_accumulation():
     assert x.grad is None and w.grad.item() == 1.0
     with pytest.raises(NotImplementedError, match="create_graph"):
         (x * w).sum().backward(create_graph=True)
+
+
+def test_setitem_mixing_an_integer_and_an_index_array_follows_pytorch_order():
+    # torch: x[0, :, idx] has shape (n, len(idx)) (the integer selects first); assigning a
+    # value of that shape writes those positions (NumPy's order would want (len(idx), n))
+    x = mg.zeros(2, 3, 4, dtype=mg.float64)
+    idx = mg.tensor([1, 3])
+    value = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    h = x * 1.0
+    h[0, :, idx] = value
+    np.testing.assert_array_equal(h[0, :, idx].detach().numpy(), value.detach().numpy())
+    expected = np.zeros((2, 3, 4))
+    expected[0][:, [1, 3]] = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(h.detach().numpy(), expected)
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(value.grad.numpy(), 2 * np.arange(6.0).reshape(3, 2))

@@ -325,3 +325,13 @@ def test_attention_with_dropout_gradcheck_with_a_fixed_mask():
         dropped = attend(q, k, v).numpy()
         plain = mg.nn.functional.scaled_dot_product_attention(q, k, v).numpy()
     assert not np.allclose(dropped, plain)
+
+
+def test_softmax_of_a_0d_tensor_is_one_with_zero_gradient():
+    # torch.softmax(torch.tensor(3.), 0) -> 1.; log_softmax -> 0.; gradient 0
+    x = mg.tensor(np.float64(3.0), requires_grad=True)
+    y = mg.softmax(x, dim=0)
+    assert y.shape == () and y.item() == 1.0
+    y.backward()
+    assert x.grad.item() == 0.0
+    assert mg.log_softmax(x, dim=0).item() == 0.0

@@ -11,45 +11,57 @@ from __future__ import annotations
 
 from minigrad.backend import get_array_module
 from minigrad.ops._util import lift
-from minigrad.ops.shape import _index_arrays
+from minigrad.ops.shape import _index_arrays, _split_integers
 from minigrad.tensor import Function, Tensor
 
 
 class SetItem(Function):
-    """y = x with ``y[index] = v`` (v broadcast to the shape of ``x[index]``).
+    r"""y = x with ``y[index] = v`` (v broadcast to the shape of ``x[index]``).
 
     Backward: the overwritten positions of ``x`` no longer influence ``y``, so
-    $\\partial L/\\partial x = g$ with zeros at ``index``; each element of ``v``
-    lands at its positions, so $\\partial L/\\partial v = g[\\text{index}]$, summed
+    $\partial L/\partial x = g$ with zeros at ``index``; each element of ``v``
+    lands at its positions, so $\partial L/\partial v = g[\text{index}]$, summed
     over the copies broadcasting made (the engine's ``unbroadcast``).
+
+    ``path`` is the index as a chain ``a[i1][i2]...``: one step, or two when an integer
+    sits next to an index array (PyTorch applies the integers first; see ``getitem``).
     """
 
     broadcasts = True  # v's gradient arrives in the shape of x[index]
 
-    def forward(self, x, v, index):
-        self.index = index
+    def forward(self, x, v, path):
+        self.path = path
         y = x.copy()
-        y[index] = v
+        _parent(y, path)[path[-1]] = v
         return y
 
     def backward(self, g):
         dx = None
         if self.needs_input_grad[0]:
             dx = g.copy()
-            dx[self.index] = 0
-        dv = g[self.index] if self.needs_input_grad[1] else None
+            _parent(dx, self.path)[self.path[-1]] = 0
+        dv = _parent(g, self.path)[self.path[-1]] if self.needs_input_grad[1] else None
         return dx, dv
+
+
+def _parent(array, path):
+    """``array[i1][i2]...`` up to the last step: a view (the earlier steps are basic indexes)."""
+    for index in path[:-1]:
+        array = array[index]
+    return array
 
 
 def setitem(x: Tensor, index, value) -> Tensor:
     """``x`` with ``x[index]`` replaced by ``value`` (a new tensor; ``x[index] = value`` is
-    the in-place form)."""
+    the in-place form). Indexes mean what they mean in ``x[index]`` (PyTorch's order)."""
     index = _index_arrays(index, x._data)
+    split = _split_integers(index, x.ndim)
+    path = (index,) if split is None else tuple(split)
     value = lift(value, x)
     if value.dtype != x.dtype:
         value = value.to(x.dtype) if value.dtype.kind == "f" else Tensor._wrap(value._data.astype(x.dtype))
     try:
-        return SetItem.apply(x, value, index=index)
+        return SetItem.apply(x, value, path=path)
     except (IndexError, ValueError) as e:
         raise type(e)(
             f"setitem: cannot assign a value of shape {value.shape} to index {index!r} of a tensor "

@@ -81,6 +81,10 @@ class LogSumExp(Function):
 
     def forward(self, x, axes, keepdim):
         xp = get_array_module(x)
+        if x.size == 0:  # log of an empty sum: -inf, as PyTorch (CuPy's max has no initial=)
+            shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+            self.x, self.y, self.axes, self.keepdim = x, xp.full(shape, -xp.inf, x.dtype), axes, keepdim
+            return self.y if keepdim else self.y.squeeze(axis=axes)
         m = x.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf row: keep exp() finite
         y = m + xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True))
@@ -100,6 +104,9 @@ class Softmax(Function):
     """
 
     def forward(self, x, dim):
+        if x.size == 0:  # nothing to normalise: an empty result of the same shape
+            self.y, self.dim = x.copy(), dim
+            return self.y
         self.y, self.dim = dispatch.softmax(x, dim), dim
         return self.y
 
@@ -114,6 +121,9 @@ class LogSoftmax(Function):
     """
 
     def forward(self, x, dim):
+        if x.size == 0:
+            self.y, self.dim = x.copy(), dim
+            return self.y
         self.y, self.dim = dispatch.softmax(x, dim, log=True), dim
         return self.y
 
@@ -311,11 +321,15 @@ def _one_dim(x, dim, axis, op):
 
 def softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
     """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``dim`` (default the last), stable."""
+    if x.ndim == 0:  # one element: softmax 1 (log_softmax 0) with gradient 0, as PyTorch
+        return Softmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return Softmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "softmax"))
 
 
 def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
     """log softmax(x)_i = x_i - logsumexp(x) along ``dim`` (default the last), stable."""
+    if x.ndim == 0:
+        return LogSoftmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return LogSoftmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "log_softmax"))
 
 

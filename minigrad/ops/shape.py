@@ -326,7 +326,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
         step = split_size_or_sections
         if step <= 0:
             raise ValueError(f"split: split size must be positive, got {step}")
-        sizes = [builtins.min(step, n - i) for i in range(0, n, step)]
+        sizes = [builtins.min(step, n - i) for i in range(0, n, step)] or [0]  # empty: one piece
     else:
         sizes = list(split_size_or_sections)
         if builtins.sum(sizes) != n:
@@ -341,8 +341,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[dim]
-    return split(x, -(-n // chunks), dim)
+    return split(x, builtins.max(-(-n // chunks), 1), dim)  # an empty dim gives one empty piece
 
 
 class Pad(Function):
