@@ -80,9 +80,11 @@ def _page(chapter: Path, results: list[dict]) -> str:
         f'!!! note "Run it yourself"\n'
         f"    This page is generated from [`tutorials/{chapter.name}`]"
         f"(https://github.com/minigrad/minigrad/blob/main/tutorials/{chapter.name}) "
-        f"run in fast mode. Run it with `python {chapter.name}` in `tutorials/` "
-        f"(`MINIGRAD_FAST=1` for the quick version), or open it as a notebook: "
-        f"`jupytext --to notebook {chapter.name}`.\n"
+        f"run in fast mode. From the repository, after the README's install: "
+        f"`.venv/bin/python tutorials/{chapter.name}` (prefix `MINIGRAD_FAST=1` for the quick "
+        f"version); as a notebook, after `.venv/bin/pip install -e \".[notebooks]\"`: "
+        f"`.venv/bin/jupytext --to notebook --execute tutorials/{chapter.name}`, then "
+        f"`.venv/bin/jupyter lab tutorials/{chapter.stem}.ipynb`.\n"
     )
     return to_markdown(parse_cells(chapter.read_text()), results, header, "figures")
 

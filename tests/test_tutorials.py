@@ -78,3 +78,24 @@ def test_chapter_fast(path, tmp_path):
 @pytest.mark.parametrize("path", list(_params(fast=False)))
 def test_chapter_full(path, tmp_path):
     _check(run_chapter(path, tmp_path, fast=False, timeout=1800), path, tmp_path)
+
+
+@pytest.mark.linreg
+def test_a_chapter_runs_as_a_notebook(tmp_path, monkeypatch):
+    """The notebook route of the README: jupytext converts a chapter, a Jupyter kernel runs
+    every cell (in fast mode), and no cell fails."""
+    jupytext = pytest.importorskip("jupytext", reason="pip install 'minigrad-edu[notebooks]'")
+    nbclient = pytest.importorskip("nbclient", reason="pip install 'minigrad-edu[notebooks]'")
+    pytest.importorskip("ipykernel", reason="pip install 'minigrad-edu[notebooks]'")
+    chapter = TUTORIALS / "02_linear_regression.py"
+    notebook = jupytext.read(chapter)
+    for name, value in dict(MPLBACKEND="Agg", MINIGRAD_FIGURES=str(tmp_path), MINIGRAD_FAST="1").items():
+        monkeypatch.setenv(name, value)  # the kernel process inherits them
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(TUTORIALS)}})
+    client.execute()
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code_cells and all(c.get("execution_count") for c in code_cells)
+    errors = [o for c in code_cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
+    assert list(tmp_path.glob("02_*.png")), "the notebook saved no figure"

@@ -8,8 +8,8 @@
 # tensor is used twice, and how gradients flow back through NumPy broadcasting.
 # You will draw that graph with matplotlib.
 #
-# Run it as a script (`python tutorials/01_tensors_and_autograd.py`) or as a
-# notebook (`jupytext --to notebook tutorials/01_tensors_and_autograd.py`).
+# Run it as a script (`.venv/bin/python tutorials/01_tensors_and_autograd.py`) or as a
+# notebook (`.venv/bin/jupytext --to notebook --execute tutorials/01_tensors_and_autograd.py`).
 
 # %%
 import heapq

@@ -45,11 +45,12 @@ def seed(s: int = 0) -> np.random.Generator:
     return np.random.default_rng(s)
 
 
-def save_figure(fig, name: str) -> Path:
-    """Save ``fig`` as ``<figures>/<name>.png``, atomically (``minigrad.io.save_figure``)."""
+def save_figure(fig, name: str) -> None:
+    """Save ``fig`` as ``<figures>/<name>.png``, atomically (``minigrad.io.save_figure``), and
+    say where. Returns nothing, so a notebook cell ending with it shows the figure, not a path."""
     path = minigrad.io.save_figure(fig, FIGURES / f"{name}.png")
+    print(f"figure saved: {path}")
     if "ipykernel" in sys.modules:
         plt.show()
     else:
         plt.close(fig)
-    return path
