@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from minigrad import backend
+from minigrad import backend, tensor_methods
 from minigrad.backend import get_array_module
 
 __all__ = [
@@ -345,7 +345,7 @@ def _as_array(data, dtype=None, device=None):
     return array
 
 
-class Tensor:
+class Tensor(tensor_methods.TensorMethods):
     """An n-dimensional array that remembers how it was computed.
 
     ``requires_grad=True`` marks a leaf whose gradient ``backward()`` should fill
@@ -941,12 +941,6 @@ class Tensor:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
-
-    def any(self) -> bool:
-        return bool(self._data.any())
-
-    def all(self) -> bool:
-        return bool(self._data.all())
 
     @property
     def T(self) -> Tensor:

@@ -371,3 +371,26 @@ def test_full_with_an_int_is_int64_and_expand_rejects_minus_one_for_new_dims():
     assert mg.full((2,), 3).dtype == np.int64 and mg.full((2,), 3.0).dtype == np.float32
     with pytest.raises(ValueError, match="expand: -1 is not allowed for the new leading dims"):
         mg.ones(3).expand(-1, 3)
+
+
+def test_every_declared_method_exists_and_matches_its_op_signature():
+    # minigrad/tensor_methods.py writes out x.op(...) for each op named in minigrad.ops
+    # (_METHODS, _INPLACE_METHODS); each method's parameters are the op's minus the tensor
+    import inspect
+
+    from minigrad import ops
+
+    for name in ops._METHODS:
+        method = getattr(mg.Tensor, name)
+        op = next(f for f in (getattr(mg, name, None), getattr(ops, name, None)) if callable(f))
+        if name in ("max", "min", "where", "clone", "to"):
+            continue  # written by hand in tensor.py with PyTorch's method-specific forms
+        want = list(inspect.signature(op).parameters)[1:]
+        got = list(inspect.signature(method).parameters)[1:]
+        assert got == want, f"Tensor.{name}{got} vs minigrad.{name}{want}"
+    for name in ops._INPLACE_METHODS:
+        assert callable(getattr(mg.Tensor, name + "_")), f"Tensor.{name}_ is missing"
+    x = mg.tensor([[3.0, 1.0], [2.0, 5.0]])
+    assert x.sum(dim=1).numpy().tolist() == [4.0, 7.0]
+    assert x.clone().tril_().numpy().tolist() == [[3.0, 0.0], [2.0, 5.0]]
+    assert (x.long() % 2).numpy().tolist() == [[1, 1], [0, 1]] and x.any().item() is True

@@ -1,7 +1,7 @@
 """Every differentiable op, as a Function (forward + backward) and a functional form.
 
-``minigrad.ops.exp(x)`` and ``x.exp()`` are the same thing; the methods on
-:class:`~minigrad.Tensor` are attached at the bottom of this file.
+``minigrad.ops.exp(x)`` and ``x.exp()`` are the same thing: the method form of each op
+named below is written out in ``minigrad/tensor_methods.py`` (a test checks both lists).
 """
 
 from minigrad.ops.activation import *  # noqa: F403
@@ -25,7 +25,6 @@ from minigrad.ops.shape import __all__ as _shape
 from minigrad.ops.shape import unfold
 from minigrad.ops.sort import *  # noqa: F403
 from minigrad.ops.sort import __all__ as _sort
-from minigrad.tensor import Tensor
 
 __all__ = (_activation + _assign + _creation + _elementwise + _index + _linalg + _reduce + _scan + _shape
            + _sort)
@@ -63,20 +62,8 @@ _METHODS = [
     "dot", "vdot", "inner", "outer", "ger", "mv", "kron", "cross", "addmm", "addmv", "baddbmm",
     "addbmm", "norm", "prelu", "hardshrink",
 ]
-for _name in _METHODS:
-    setattr(Tensor, _name, globals()[_name])
-
 
 # x.tril_(), x.scatter_(1, idx, src), ... : in place, through Tensor._inplace (autograd-aware)
-def _inplace_method(op):
-    def method(self, *args, **kwargs):
-        return self._inplace(op, *args, **kwargs)
-
-    method.__name__ = op.__name__ + "_"
-    method.__doc__ = f"In place: ``self`` becomes ``{op.__name__}(self, ...)``."
-    return method
-
-
 _INPLACE_METHODS = [
     "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2",
     "log10", "log1p", "exp2", "expm1", "rsqrt", "reciprocal", "square", "erf", "erfc", "erfinv",
@@ -86,30 +73,3 @@ _INPLACE_METHODS = [
     "masked_scatter", "tril", "triu", "cumsum", "cumprod", "silu", "elu", "selu", "celu",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish",
 ]
-for _name in _INPLACE_METHODS:
-    if not hasattr(Tensor, _name + "_"):
-        setattr(Tensor, _name + "_", _inplace_method(globals()[_name]))
-
-
-# Python's operators that the integer and bitwise ops answer: x % y, x // y, x & y, ~x, ...
-def _reflected(op):
-    def method(self, other):
-        return op(other, self)
-
-    method.__name__ = "__r" + op.__name__ + "__"
-    return method
-
-
-_OPERATORS = {
-    "__mod__": remainder, "__floordiv__": floor_divide, "__and__": bitwise_and,  # noqa: F405
-    "__or__": bitwise_or, "__xor__": bitwise_xor, "__lshift__": bitwise_left_shift,  # noqa: F405
-    "__rshift__": bitwise_right_shift,  # noqa: F405
-}
-for _name, _op in _OPERATORS.items():
-    setattr(Tensor, _name, _op)
-    setattr(Tensor, "__r" + _name[2:], _reflected(_op))
-    setattr(Tensor, "__i" + _name[2:], _inplace_method(_op))
-Tensor.__invert__ = bitwise_not  # noqa: F405
-Tensor.__abs__ = abs  # noqa: F405
-Tensor.__pos__ = positive  # noqa: F405
-del _name, _op
