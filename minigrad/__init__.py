@@ -85,5 +85,5 @@ def cuda_is_available() -> bool:
 
 # nn and optim import the core above, so they come last (no import cycle)
 from minigrad import autograd, nn, optim, utils  # noqa: E402
-from minigrad.serialization import load, save  # noqa: E402
+from minigrad.serialization import CheckpointError, load, save  # noqa: E402
 from minigrad.models import load_model, save_model  # noqa: E402

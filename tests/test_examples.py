@@ -51,10 +51,11 @@ def test_tiny_run_writes_plots_metrics_and_checkpoint(tmp_path, capsys):
     assert "using the embedded 5,000-digit MNIST subset" in text
     assert "macro avg" in text and "test " in text
 
-    state = minigrad.load(ckpt)
-    model = mnist.build_model("mlp")
-    model.load_state_dict(state)
+    model = minigrad.load_model(ckpt)  # --save writes a servable file: weights + builder name
+    assert not model.training
     assert sum(p.numel() for p in model.parameters()) == record["parameters"] == 101_770
+    fresh = mnist.build_model("mlp")
+    assert list(fresh.state_dict()) == list(model.state_dict())
 
 
 def test_runs_are_repeatable_with_a_seed(tmp_path):

@@ -510,22 +510,22 @@ def test_save_to_a_folder_is_a_usage_error(tmp_path, offline, capsys):
 def test_a_write_failing_at_the_end_saves_to_a_fallback_and_says_where(tmp_path, offline,
                                                                          monkeypatch, capsys):
     target = tmp_path / "ck.npz"
-    real_save = minigrad.save
+    real_save_model = minigrad.save_model
 
-    def failing_save(obj, path):
+    def failing_save_model(model, path, **kwargs):
         if Path(path) == target:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_save(obj, path)
+        return real_save_model(model, path, **kwargs)
 
-    monkeypatch.setattr(example.minigrad, "save", failing_save)
+    monkeypatch.setattr(example.minigrad, "save_model", failing_save_model)
     assert example.main(TINY + ["--no-plots", "--out", str(tmp_path / "out"),
                                 "--save", str(target)]) == 1
     err = capsys.readouterr().err
     assert f"could not write {target} (Permission denied)" in err
     rescue = Path(err.split("saved the trained model and metrics to ")[1].split(" and ")[0])
     assert rescue.parent.parent == tmp_path / "tmp"
-    model = example.build_model("mlp")
-    model.load_state_dict(minigrad.load(rescue))
+    model = minigrad.load_model(rescue)
+    assert sum(p.numel() for p in model.parameters()) == 101_770
     assert json.loads((rescue.parent / "metrics.json").read_text())["train_samples"] == 100
     assert (tmp_path / "out" / "metrics.json").exists()  # what could be written, was
 

@@ -34,7 +34,8 @@ def _params(fast: bool):
 
 
 # Chapters that need an optional package skip, with the install command, when it is missing.
-REQUIRES = {"05": ("sklearn", "tutorials"), "09": ("triton", "kernels"), "13": ("mpi4py", "distributed")}
+REQUIRES = {"05": ("sklearn", "tutorials"), "09": ("triton", "kernels"), "13": ("mpi4py", "distributed"),
+            "11": ("uvicorn", "serve")}
 
 
 def _skip_if_missing_requirement(path: Path):

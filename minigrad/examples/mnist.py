@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not draw the plots (plots of an earlier run in --out are "
                              "moved into a stale-plots-<time> subfolder)")
     parser.add_argument("--save", default=None, metavar="PATH",
-                        help="save the trained model's state_dict there with minigrad.save")
+                        help="save the trained model there as a servable file (minigrad.save_model: "
+                             "weights plus the registered builder, mnist-mlp or mnist-cnn), which "
+                             "python -m minigrad.serve --model NAME=PATH serves")
     return parser
 
 
@@ -336,10 +338,15 @@ def write_outputs(out: Path, history, y_test, pred, raw_test_images, summary, pl
     return written
 
 
-def _rescue(state: dict, history, summary, failures) -> str:
+def _save_servable(model, path, model_name: str) -> None:
+    """The trained model as a file ``minigrad.load_model`` and ``minigrad.serve`` read."""
+    minigrad.save_model(getattr(model, "module", model), path, builder=f"mnist-{model_name}")
+
+
+def _rescue(model, model_name: str, history, summary, failures) -> str:
     """Write the model and metrics to a new temp folder after a failed write; says where."""
     folder = Path(tempfile.mkdtemp(prefix="minigrad-mnist-rescue-"))
-    minigrad.save(state, folder / "model.npz")
+    _save_servable(model, folder / "model.npz", model_name)
     record = dict(summary, history=history)
     write_bytes_atomic(folder / "metrics.json", json.dumps(record, indent=2).encode())
     lines = [f"could not write {path} ({e.strerror or e})" for path, e in failures]
@@ -451,7 +458,7 @@ def run(args) -> dict:
     written, failures = [], []
     if args.save:  # the checkpoint first: it is what a failure must never lose
         try:
-            minigrad.save(model.state_dict(), args.save)
+            _save_servable(model, args.save, args.model)
             written.append(Path(args.save))
         except OSError as e:
             failures.append((Path(args.save), e))
@@ -463,7 +470,7 @@ def run(args) -> dict:
     print_report(summary, y_test, pred, written)
     if failures:
         try:
-            message = _rescue(model.state_dict(), history, summary, failures)
+            message = _rescue(model, args.model, history, summary, failures)
         except OSError as e:
             message = (f"could not write {failures[0][0]} ({failures[0][1]}), nor a copy in the "
                        f"temp folder ({e})")
