@@ -11,6 +11,10 @@ Arrays in, arrays out; nothing here imports the autograd engine.
 * ``minigrad.kernels.use("triton" | "reference" | "auto")`` chooses what the
   autograd engine runs for matmul, softmax and attention (see ``_mode.py``).
 * ``MINIGRAD_DEBUG=kernels`` prints every launch (grid, shapes, dtypes, config).
+* On a GPU, Triton takes the device and the stream from PyTorch: install CuPy,
+  Triton *and* torch with CUDA (``GPU_INSTALL_HINT``); ``device_launch_problem()``
+  says why kernels cannot launch here (None when they can). CuPy arrays never run
+  in the interpreter.
 
 Triton is optional: without it this package still imports and the ``*_reference``
 NumPy functions work; the launchers raise ImportError with the install command.
@@ -21,10 +25,13 @@ reference) and ``compile.py`` (offline compilation to PTX for sm_80/sm_90).
 """
 
 from ._launch import (
+    GPU_INSTALL_HINT,
     BFloat16Array,
     available,
     cupy_gpu_available,
+    device_launch_problem,
     interpret_mode,
+    interpreter_numpy_problem,
     to_bfloat16,
 )
 from ._mode import mode, use
@@ -47,6 +54,7 @@ from .softmax import (
 )
 
 __all__ = [
+    "GPU_INSTALL_HINT",
     "BFloat16Array",
     "attention",
     "attention_backward",
@@ -54,8 +62,10 @@ __all__ = [
     "attention_reference",
     "available",
     "cupy_gpu_available",
+    "device_launch_problem",
     "gelu_tanh_reference",
     "interpret_mode",
+    "interpreter_numpy_problem",
     "log_softmax",
     "log_softmax_backward",
     "log_softmax_backward_reference",

@@ -160,6 +160,32 @@ def triton_imported_interpreting() -> bool:
     return isinstance(std.sigmoid, InterpretedFunction)
 
 
+def interpreter_numpy_problem():
+    """None, or why this Triton's interpreter cannot run with this NumPy.
+
+    Triton 3.6's interpreter converts scalars with ``int(self.handle.data)`` on
+    1-element arrays, which NumPy 2.4 turned into an error (later Triton
+    releases use ``.item()``). We look at the interpreter's source rather than
+    guess from version numbers.
+    """
+    if not HAS_TRITON:
+        return None
+    import inspect
+
+    import triton.runtime.interpreter as interp
+
+    try:
+        source = inspect.getsource(interp._patch_lang_tensor)
+    except (AttributeError, OSError, TypeError):
+        return None
+    numpy_version = tuple(int(p) for p in np.__version__.split(".")[:2] if p.isdigit())
+    if "int(self.handle.data)" in source and numpy_version >= (2, 4):
+        return (f"Triton {triton.__version__}'s interpreter does not work with NumPy "
+                f"{np.__version__} (it calls int() on 1-element arrays, an error since NumPy "
+                "2.4): upgrade Triton (3.9 works) or install 'numpy<2.4' to use TRITON_INTERPRET=1")
+    return None
+
+
 def require_triton(kernel: str) -> None:
     """Raise a clear ImportError if Triton is missing."""
     if not HAS_TRITON:
@@ -201,6 +227,9 @@ class Kernel:
                     "TRITON_INTERPRET=1 (CPU interpreter) or unset it (GPU) before the first "
                     "`import triton` / `import minigrad.kernels`, e.g. in the shell.")
             if interpret:
+                problem = interpreter_numpy_problem()
+                if problem:
+                    raise RuntimeError(f"{self.fn.__name__}: {problem}")
                 from triton.runtime.interpreter import InterpretedFunction
 
                 self._built[interpret] = InterpretedFunction(self.fn)
@@ -378,13 +407,62 @@ class DeviceArg:
         return self.array.data.ptr
 
 
+# What a GPU user installs (also in the README's GPU section).
+GPU_INSTALL_HINT = (
+    "on a GPU, minigrad's Triton kernels need CuPy, Triton *and* PyTorch with CUDA (Triton takes "
+    "the device and the stream from torch): for CUDA 12 pip install cupy-cuda12x triton torch; "
+    "for CUDA 13 pip install cupy-cuda13x triton, then a CUDA 13 torch build, e.g. pip install "
+    "torch --index-url https://download.pytorch.org/whl/cu130; check with "
+    "python -c 'import torch; print(torch.cuda.is_available())'"
+)
+
+
+def _torch_cuda_problem():
+    """Why Triton's NVIDIA driver is not active here, or None (checked once per process)."""
+    global _TORCH_PROBLEM
+    if _TORCH_PROBLEM is _UNSET:
+        try:
+            import torch
+        except ImportError:
+            _TORCH_PROBLEM = "PyTorch is not installed"
+        else:
+            _TORCH_PROBLEM = (None if torch.cuda.is_available()
+                              else f"torch {torch.__version__} sees no CUDA device "
+                                   "(a CPU-only torch build?)")
+    return _TORCH_PROBLEM
+
+
+_UNSET = object()
+_TORCH_PROBLEM = _UNSET
+
+
+def device_launch_problem():
+    """None if Triton kernels can be launched on CuPy arrays here, else why not (one sentence)."""
+    if not HAS_TRITON:
+        return f"Triton is not installed ({INSTALL_HINT})"
+    if interpret_mode() or triton_imported_interpreting():
+        return ("Triton runs in its CPU interpreter (TRITON_INTERPRET=1 when triton was imported), "
+                "which cannot read GPU memory; unset TRITON_INTERPRET to compile kernels for the GPU")
+    problem = _torch_cuda_problem()
+    if problem:
+        return f"{problem}; {GPU_INSTALL_HINT}"
+    return None
+
+
 def as_kernel_arg(x):
-    """Turn an array argument into what a Triton launch accepts; pass others through."""
+    """Turn an array argument into what a Triton launch accepts; pass others through.
+
+    CuPy arrays become device pointers, and only when kernels can be compiled for
+    the GPU (:func:`device_launch_problem`): the interpreter must never see them.
+    """
     if isinstance(x, BFloat16Array) or hasattr(x, "__array_interface__") or is_cupy(x):
         if not hasattr(x, "shape"):
             return x
         raw, dt = _unwrap(x)
         if is_cupy(raw):
+            problem = device_launch_problem()
+            if problem:
+                raise RuntimeError(f"Triton kernel on a CuPy array: {problem}")
             return DeviceArg(raw, dt)
         if not interpret_mode():
             raise RuntimeError(
@@ -449,6 +527,49 @@ def shape_bucket(*dims) -> tuple:
 _CONFIG_CACHE: dict = {}
 
 
+def _resource_errors() -> tuple:
+    """The exceptions that mean "this config does not fit this GPU" (skip it while tuning).
+
+    Triton raises ``OutOfResources`` (shared memory, registers) when it compiles or
+    loads a kernel; ``PTXASError``/``CompileTimeAssertionFailure`` when ptxas rejects
+    it. Everything else is a real error.
+    """
+    errors = []
+    if HAS_TRITON:
+        import triton.runtime.errors as rt_errors
+
+        for name in ("OutOfResources", "PTXASError"):
+            if hasattr(rt_errors, name):
+                errors.append(getattr(rt_errors, name))
+        compiler_errors = sys.modules.get("triton.compiler.errors")
+        if compiler_errors is not None and hasattr(compiler_errors, "CompileTimeAssertionFailure"):
+            errors.append(compiler_errors.CompileTimeAssertionFailure)
+    return tuple(errors) or (MemoryError,)
+
+
+# CUDA's limit on grid dimensions y and z; x may go to 2**31 - 1.
+MAX_GRID_Y = 65535
+
+
+def batch_chunks(n: int):
+    """``(start, stop)`` ranges of at most ``MAX_GRID_Y`` batch entries: one launch each."""
+    step = MAX_GRID_Y
+    return [(i, min(i + step, n)) for i in range(0, n, step)] or [(0, 0)]
+
+
+def rows(x, start: int, stop: int):
+    """``x[start:stop]`` along the leading (batch) axis; a view, bfloat16 bits included."""
+    if isinstance(x, BFloat16Array):
+        return BFloat16Array(x.bits[start:stop])
+    return x[start:stop]
+
+
+def needs_int64(*arrays) -> bool:
+    """True when some array has 2**31 elements or more: int32 offsets would overflow."""
+    return any(int(np.prod(a.shape, dtype=np.int64)) >= 2**31 for a in arrays
+               if hasattr(a, "shape"))
+
+
 def choose_config(name: str, key: tuple, candidates: list, run, on_gpu: bool) -> dict:
     """Pick a launch config for kernel ``name``.
 
@@ -474,9 +595,11 @@ def choose_config(name: str, key: tuple, candidates: list, run, on_gpu: bool) ->
     for cfg in candidates:
         try:
             run(cfg)  # compile + warm up
-        except Exception as err:  # e.g. out of shared memory on this GPU: skip it
+        except _resource_errors() as err:  # too much shared memory/registers for this GPU
             timings.append((cfg, f"failed: {type(err).__name__}"))
             continue
+        # anything else (a launch failure, an illegal address: CUDA errors are sticky and
+        # poison every later call) propagates instead of being taken for a bad config
         start, stop = cupy.cuda.Event(), cupy.cuda.Event()
         reps = 5
         start.record()

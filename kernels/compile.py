@@ -92,7 +92,7 @@ def _matmul_spec(dtype):
              "stride_cb": "i32", "stride_cm": "i32"}
     const = {"stride_ak": 1, "stride_bn": 1, "stride_cn": 1,  # row-major: unit strides
              "HAS_BIAS": True, "ACTIVATION": "gelu",
-             "INPUT_PRECISION": precision, "UPCAST": False}
+             "INPUT_PRECISION": precision, "UPCAST": False, "INDEX_64": False}
     return _spec(_mm.matmul_kernel, types, const, cfg)
 
 
@@ -118,7 +118,7 @@ def _attn_fwd_spec(dtype, head_dim=64):
     t = "*" + TRITON_TYPES[dtype]
     types = {"q_ptr": t, "k_ptr": t, "v_ptr": t, "o_ptr": t, "lse_ptr": "*fp32",
              "S_Q": "i32", "S_K": "i32", "sm_scale": "fp32"}
-    cfg = _attn.FWD_CONFIGS[_attn.config_family(dtype)][0]
+    cfg = _attn.FWD_CONFIGS[_attn.config_family(dtype, head_dim)][0]
     return _spec(_attn.attn_fwd_kernel, types, _attn_common(dtype, head_dim), cfg)
 
 
@@ -128,7 +128,7 @@ def _attn_bwd_spec(kernel, which):
         types = {"q_ptr": t, "k_ptr": t, "v_ptr": t, "do_ptr": t, "lse_ptr": "*fp32",
                  "delta_ptr": "*fp32", "dq_ptr": t, "dk_ptr": t, "dv_ptr": t,
                  "S_Q": "i32", "S_K": "i32", "sm_scale": "fp32"}
-        cfg = dict(_attn.BWD_CONFIGS[_attn.config_family(dtype)][0])
+        cfg = dict(_attn.BWD_CONFIGS[_attn.config_family(dtype, head_dim)][0])
         if which == "dq":  # the launcher swaps the block sizes for the dq kernel
             cfg["BLOCK_M"], cfg["BLOCK_N"] = cfg["BLOCK_N"], cfg["BLOCK_M"]
         return _spec(kernel, types, _attn_common(dtype, head_dim), cfg)
@@ -153,6 +153,10 @@ KERNELS = {
     "attention_bwd_preprocess": _attn_pre_spec,
     "attention_bwd_dkdv": _attn_bwd_spec(_attn.attn_bwd_dkdv_kernel, "dkdv"),
     "attention_bwd_dq": _attn_bwd_spec(_attn.attn_bwd_dq_kernel, "dq"),
+    # head_dim 128: the largest supported, where register pressure peaks
+    "attention_fwd_d128": lambda dtype: _attn_fwd_spec(dtype, 128),
+    "attention_bwd_dkdv_d128": lambda dtype: _attn_bwd_spec(_attn.attn_bwd_dkdv_kernel, "dkdv")(
+        dtype, 128),
 }
 #: kernels whose fp16 PTX must use tensor cores (mma.sync on sm_80, wgmma on sm_90)
 TENSOR_CORE_KERNELS = ("matmul", "attention_fwd", "attention_bwd_dkdv", "attention_bwd_dq")

@@ -62,9 +62,15 @@ before the single store: fusing them saves a full read+write of C per op.
 
 Batches
 -------
-A 3-D grid: axis 0 enumerates output tiles, axis 1 the batch index.  Each
+A 2-D grid: axis 0 enumerates output tiles, axis 1 the batch index.  Each
 operand has a batch stride; a 2-D operand gets batch stride 0, so it is shared
-(broadcast) by every batch entry without a copy.
+(broadcast) by every batch entry without a copy.  CUDA caps grid axis 1 at
+65,535, so bigger batches are launched in chunks of views.
+
+Large operands
+--------------
+Offsets are int32 (fast) unless an operand has 2**31 elements or more; then
+``INDEX_64`` widens the row/column offsets before they are multiplied by strides.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ import numpy as np
 from ._launch import (
     BFloat16Array,
     array_module,
+    batch_chunks,
     choose_config,
     dtype_name,
     elem_strides,
@@ -84,7 +91,9 @@ from ._launch import (
     is_cupy,
     jit,
     launch,
+    needs_int64,
     require_triton,
+    rows,
     shape_bucket,
     tl,
 )
@@ -102,7 +111,7 @@ def matmul_kernel(
     stride_bb, stride_bk, stride_bn,
     stride_cb, stride_cm, stride_cn,
     HAS_BIAS: tl.constexpr, ACTIVATION: tl.constexpr,
-    INPUT_PRECISION: tl.constexpr, UPCAST: tl.constexpr,
+    INPUT_PRECISION: tl.constexpr, UPCAST: tl.constexpr, INDEX_64: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
     GROUP_M: tl.constexpr,
 ):
@@ -123,6 +132,8 @@ def matmul_kernel(
     offs_m = (pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M  # wrapped: no load mask
     offs_n = (pid_n * BLOCK_N + tl.arange(0, BLOCK_N)) % N
     offs_k = tl.arange(0, BLOCK_K)
+    if INDEX_64:  # an operand has >= 2**31 elements: int32 offsets * strides would overflow
+        offs_m, offs_n, offs_k = offs_m.to(tl.int64), offs_n.to(tl.int64), offs_k.to(tl.int64)
     a_ptrs = a_ptr + batch * stride_ab + offs_m[:, None] * stride_am + offs_k[None, :] * stride_ak
     b_ptrs = b_ptr + batch * stride_bb + offs_k[:, None] * stride_bk + offs_n[None, :] * stride_bn
 
@@ -142,6 +153,8 @@ def matmul_kernel(
     # ---- epilogue on the fp32 accumulator: bias, activation, one store ------------
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)  # un-wrapped, for the store mask
     cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    if INDEX_64:
+        rows, cols = rows.to(tl.int64), cols.to(tl.int64)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + cols, mask=cols < N, other=0.0).to(tl.float32)
         acc += bias[None, :]
@@ -255,14 +268,18 @@ def matmul(a, b, bias=None, activation=None, input_precision=None):
     upcast = dt == "bfloat16" and interpret_mode()
     fixed = {"HAS_BIAS": bias is not None, "ACTIVATION": activation,
              "INPUT_PRECISION": input_precision if dt == "float32" else "ieee",
-             "UPCAST": upcast}
+             "UPCAST": upcast, "INDEX_64": needs_int64(a3, b3, c)}
     bias_arg = bias if bias is not None else c  # any pointer: never read without HAS_BIAS
 
     def run(cfg):
-        grid = (math.ceil(M / cfg["BLOCK_M"]) * math.ceil(N / cfg["BLOCK_N"]), n_batch)
-        launch(matmul_kernel, grid,
-               [a3, b3, c, bias_arg, M, N, K, sab, sam, sak, sbb, sbk, sbn, scb, scm, scn],
-               {**fixed, **cfg}, "matmul")
+        tiles = math.ceil(M / cfg["BLOCK_M"]) * math.ceil(N / cfg["BLOCK_N"])
+        for start, stop in batch_chunks(n_batch):  # grid axis 1 <= 65,535 per launch
+            a_part = rows(a3, start, stop) if n_a > 1 else a3
+            b_part = rows(b3, start, stop) if n_b > 1 else b3
+            launch(matmul_kernel, (tiles, stop - start),
+                   [a_part, b_part, rows(c, start, stop), bias_arg, M, N, K,
+                    sab, sam, sak, sbb, sbk, sbn, scb, scm, scn],
+                   {**fixed, **cfg}, "matmul")
 
     candidates = CONFIGS[config_family(dt, input_precision)]
     cfg = choose_config("matmul", (shape_bucket(M, N, K), dt, input_precision, activation),

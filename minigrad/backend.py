@@ -8,9 +8,21 @@ chosen from the arrays it receives, as in Chainer's ``get_array_module``::
 
 CuPy is optional: on a machine without it (a student's laptop, CI) everything
 runs on NumPy and ``gpu_available()`` is False.
+
+The module global ``cupy`` below is the one place the engine learns about CuPy
+(every op asks ``get_array_module``/``device_of``/``to_device``); the test suite
+puts a CPU stand-in there (``tests/_cupy_standin.py``) to check CuPy's rules
+without a GPU.
+
+On a GPU every ``float(x)``, ``int(x)`` or ``if x.any():`` on a device array waits for
+the GPU and copies to the host (a *sync*). So value checks that would need one
+(class indices in range, probabilities in [0, 1], embedding indices) are opt-in
+there: ``MINIGRAD_CHECK_VALUES=1`` (see :func:`value_checks`). On the CPU they always run.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -45,6 +57,27 @@ def device_of(array) -> str:
     return "cuda" if cupy is not None and isinstance(array, cupy.ndarray) else "cpu"
 
 
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device name, as ``torch.device``: ``minigrad.device("cuda")``, ``.type``, ``.index``.
+
+    It is a ``str`` ("cpu" or "cuda"), so ``x.device == "cpu"`` and ``x.to(device)`` work too.
+    """
+
+    def __new__(cls, type: str, index: int | None = None):  # noqa: A002 - PyTorch's names
+        name, _, number = str(type).partition(":")
+        self = super().__new__(cls, normalize_device(name))
+        self.index = int(number) if number else index
+        return self
+
+    @property
+    def type(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+
 def normalize_device(device) -> str:
     """Accept ``"cpu"``, ``"cuda"`` and ``"cuda:0"``; return ``"cpu"`` or ``"cuda"``."""
     name = str(device).split(":")[0].lower()
@@ -64,3 +97,39 @@ def to_device(array, device: str):
             "(pip install 'minigrad-edu[gpu]') on a machine with an NVIDIA GPU"
         )
     return cupy.asarray(array)
+
+
+def value_checks(array) -> bool:
+    """Should an op check the *values* of ``array`` (range checks, NaN checks)?
+
+    Always on the CPU. On a GPU each check costs a host sync, so only with
+    ``MINIGRAD_CHECK_VALUES=1`` (PyTorch checks with asynchronous device asserts,
+    which CuPy cannot express); without it an out-of-range index gives garbage,
+    not an error, as on many GPU libraries.
+    """
+    if device_of(array) != "cuda":
+        return True
+    return os.environ.get("MINIGRAD_CHECK_VALUES", "0").strip().lower() in ("1", "true", "on", "yes")
+
+
+_DEVICE_RNG = None  # (host generator it was seeded from, cupy Generator)
+
+
+def random_like(like, shape, dtype=np.float32):
+    """Uniform [0, 1) numbers of ``shape`` on ``like``'s device, from minigrad's seed.
+
+    On the CPU: minigrad's global generator (``minigrad.manual_seed``). On a GPU: a
+    CuPy generator drawn on the device (no host copy per call), itself seeded once
+    from the global generator after each ``manual_seed``, so GPU runs repeat too
+    (with numbers different from the CPU's).
+    """
+    from minigrad.random import get_rng
+
+    host = get_rng()
+    if device_of(like) != "cuda":
+        return host.random(shape, dtype=dtype)
+    global _DEVICE_RNG
+    if _DEVICE_RNG is None or _DEVICE_RNG[0] is not host or _DEVICE_RNG[2] is not cupy:
+        seed = int(host.integers(0, 2**63 - 1))
+        _DEVICE_RNG = (host, cupy.random.default_rng(seed), cupy)
+    return _DEVICE_RNG[1].random(shape, dtype=dtype)

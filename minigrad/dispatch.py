@@ -4,18 +4,23 @@ The ops call these functions instead of writing ``a @ b`` or a softmax
 themselves. Each returns the same array either way; which code computes it
 depends on ``minigrad.kernels.use(...)`` (see ``kernels/_mode.py``):
 
-* ``"auto"`` (default): Triton for CuPy arrays on a GPU, NumPy/CuPy otherwise;
+* ``"auto"`` (default): Triton for CuPy arrays on a GPU (float32 matmuls excepted:
+  cuBLAS through CuPy is faster), NumPy/CuPy otherwise;
 * ``"triton"``: Triton everywhere (on the CPU: its interpreter, slow, for learning);
 * ``"reference"``: never Triton, to compare.
 
-Shapes or dtypes a kernel does not handle (float64, 1-D matmul operands,
-broadcast batch dims, softmax over an inner axis) always take the array path.
+Shapes or dtypes a kernel does not handle (float64, mixed dtypes, 1-D matmul
+operands, broadcast batch dims, softmax over an inner axis) always take the array
+path. Device (CuPy) arrays never go to Triton's CPU interpreter: when kernels
+cannot be compiled for the GPU (``TRITON_INTERPRET=1``, no torch with CUDA), the
+``"auto"`` mode warns once and uses CuPy, the ``"triton"`` mode raises.
 ``MINIGRAD_DEBUG=kernels`` prints every kernel launch.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -30,8 +35,16 @@ def _kernels():
     return minigrad.kernels
 
 
-def use_triton(*arrays) -> bool:
-    """Should this call go to a Triton kernel?"""
+_WARNED: set = set()
+
+
+def use_triton(*arrays, half_only: bool = False) -> bool:
+    """Should this call go to a Triton kernel?
+
+    ``half_only``: in ``"auto"`` mode on a GPU, float32 stays on the array path
+    (CuPy's matmul calls cuBLAS, faster than an exact-fp32 Triton GEMM; the
+    Triton kernel wins where it fuses work or for float16).
+    """
     # Importing minigrad.kernels imports triton (slow, and it fixes the interpreter
     # mode for the process), so on the CPU we only look if the user imported it:
     # if nobody did, nobody called kernels.use() and the mode is "auto".
@@ -40,7 +53,23 @@ def use_triton(*arrays) -> bool:
     mode = kernels.mode() if kernels is not None else "auto"
     if mode == "reference" or (mode == "auto" and not on_gpu):
         return False
-    if any(a.dtype not in _KERNEL_DTYPES for a in arrays):
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in _KERNEL_DTYPES:
+        return False  # float64, integers or mixed dtypes: the array path promotes as NumPy does
+    if half_only and mode == "auto" and next(iter(dtypes)) == np.float32:
+        return False
+    if on_gpu:
+        # Device arrays never take Triton's interpreter path (it reads host memory only).
+        problem = kernels._launch.device_launch_problem()
+        if problem is None:
+            return True
+        if mode == "triton":
+            raise RuntimeError(f"kernels.use('triton') on a GPU: {problem}")
+        if problem not in _WARNED:
+            _WARNED.add(problem)
+            warnings.warn(f"minigrad: Triton kernels are off on this GPU ({problem}); "
+                          "using CuPy for matmul, softmax and attention", RuntimeWarning,
+                          stacklevel=3)
         return False
     if not kernels.available():
         if mode == "auto":
@@ -54,16 +83,20 @@ def use_triton(*arrays) -> bool:
 
 
 def matmul(a, b):
-    """``a @ b``; by the tiled Triton GEMM when both are (batches of) matrices."""
+    """``a @ b``; by the tiled Triton GEMM when both are (batches of) matrices.
+
+    On a GPU in ``"auto"`` mode float32 goes to cuBLAS (``cupy.matmul``), float16 to Triton.
+    """
     fits = a.ndim >= 2 and b.ndim >= 2 and (a.ndim == 2 or b.ndim == 2 or a.shape[:-2] == b.shape[:-2])
-    if fits and use_triton(a, b):
+    if fits and use_triton(a, b, half_only=True):
         return _kernels().matmul(a, b)
     return a @ b
 
 
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` for rows x (N, in); on the Triton path one GEMM, bias in its epilogue."""
-    if use_triton(x, weight):
+    arrays = (x, weight) if bias is None else (x, weight, bias)
+    if use_triton(*arrays, half_only=True):
         return _kernels().matmul(x, weight.T, bias=bias)
     y = x @ weight.T
     if bias is not None:

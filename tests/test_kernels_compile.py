@@ -5,6 +5,13 @@ shipped in the triton wheel assembles the PTX.  We check that the fp16 matmul an
 attention kernels really use tensor cores (``mma.sync`` on sm_80, ``wgmma`` on
 sm_90) and that the default configs neither spill registers nor exceed shared
 memory.  Each (kernel, arch, dtype) is compiled once per session.
+
+Which Triton these hold for: register allocation is the compiler's, so "no spills"
+is a statement about one Triton release. It holds for Triton >= 3.9 (checked with
+3.9.0). Triton 3.6 (what many GPU images ship) spills in two known cases on sm_90:
+the fp32 attention forward at head_dim 64 (24 B) and the fp16 dK/dV kernel at
+head_dim 128 (16 B); with an older Triton those cases are expected failures (xfail),
+and every other case must still be spill-free.
 """
 
 from __future__ import annotations
@@ -13,15 +20,22 @@ import importlib
 
 import pytest
 
-pytestmark = pytest.mark.kernels
+triton = pytest.importorskip("triton", reason="triton not installed: pip install 'minigrad-edu[kernels]'")
 
-pytest.importorskip("triton", reason="triton not installed: pip install 'minigrad-edu[kernels]'")
+pytestmark = pytest.mark.kernels
 
 
 C = importlib.import_module("minigrad.kernels.compile")
 
 # usable shared memory per block (opt-in maximum): A100 163 KiB, H100 227 KiB
 SMEM_LIMIT = {80: 163 * 1024, 90: 227 * 1024}
+
+#: the Triton release the spill-free claims were checked with (see the module docstring)
+SPILL_FREE_SINCE = (3, 9)
+TRITON_VERSION = tuple(int(p) for p in triton.__version__.split(".")[:2])
+#: (kernel, cap, dtype) known to spill with Triton older than SPILL_FREE_SINCE
+KNOWN_OLD_TRITON_SPILLS = {("attention_fwd", 90, "float32"): 24,
+                           ("attention_bwd_dkdv_d128", 90, "float16"): 16}
 CASES = [(name, cap, dtype) for name in C.KERNELS for cap in C.CAPS
          for dtype in ("float16", "float32")]
 
@@ -78,6 +92,9 @@ def test_no_spills_and_smem_fits(case, record_property):
     record_property("shared_bytes", ck.shared)
     assert ptxas["registers"] <= 255
     spills = ptxas["spill_stores"] + ptxas["spill_loads"]
+    if spills and TRITON_VERSION < SPILL_FREE_SINCE and (name, cap, dtype) in KNOWN_OLD_TRITON_SPILLS:
+        pytest.xfail(f"Triton {triton.__version__} spills {spills} B here (known for releases "
+                     f"before {'.'.join(map(str, SPILL_FREE_SINCE))}); spill-free with Triton >= 3.9")
     assert spills == 0, f"{name} {ck.arch} {dtype}: {spills} bytes of spills\n{ptxas['text']}"
     assert ck.shared <= SMEM_LIMIT[cap], f"{name} {ck.arch} {dtype}: {ck.shared} B shared memory"
 

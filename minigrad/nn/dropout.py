@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
+from minigrad import backend
 from minigrad.backend import get_array_module
 from minigrad.nn.module import Module
-from minigrad.random import get_rng
 from minigrad.tensor import Tensor
 
 __all__ = ["Dropout1d", "Dropout2d", "dropout1d", "dropout2d", "feature_dropout"]
@@ -41,8 +39,8 @@ def feature_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Ten
     if p == 1:
         mask = xp.zeros(shape, dtype=input.dtype)
     else:
-        keep = get_rng().random(shape, dtype=np.float32) >= p
-        mask = xp.asarray(keep.astype(input.dtype) * input.dtype.type(1 / (1 - p)))
+        keep = backend.random_like(input._data, shape) >= p  # drawn on the input's device
+        mask = keep.astype(input.dtype) * input.dtype.type(1 / (1 - p))
     return input * Tensor._wrap(mask)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad import backend
 from minigrad.backend import get_array_module
 from minigrad.nn.module import Module, Parameter
 from minigrad.random import get_rng
@@ -54,14 +55,16 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
     As ``torch.nn.functional.embedding``: the row ``padding_idx`` gets no gradient.
     """
-    indices = input.data if isinstance(input, Tensor) else input
-    xp = get_array_module(weight.data)
+    indices = input._data if isinstance(input, Tensor) else input
+    xp = get_array_module(weight._data)
     indices = xp.asarray(indices)
     num = weight.shape[0]
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype} "
                         f"(shape {indices.shape}); convert with .long()")
-    if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= num):
+    # a host sync on a GPU: checked there only with MINIGRAD_CHECK_VALUES=1
+    if indices.size and backend.value_checks(indices) and (
+            int(indices.min()) < 0 or int(indices.max()) >= num):
         raise IndexError(f"embedding: indices must be in [0, {num}) for a weight of shape "
                          f"{weight.shape}, got values in [{int(indices.min())}, "
                          f"{int(indices.max())}]")
@@ -93,7 +96,7 @@ class Embedding(Module):
         self.weight = Parameter(data.astype(get_default_dtype()))
 
     def forward(self, input) -> Tensor:
-        indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+        indices = input._data if isinstance(input, Tensor) else np.asarray(input)
         if indices.dtype.kind not in "iu":
             raise TypeError(f"Embedding: expected integer indices, got dtype {indices.dtype} "
                             f"with shape {indices.shape}")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad import dispatch
+from minigrad import backend, dispatch
 from minigrad.backend import get_array_module
 from minigrad.ops import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from minigrad.random import get_rng
 from minigrad.tensor import Function, Tensor
 
 __all__ = [
@@ -88,17 +87,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    xp = get_array_module(input.data)
+    xp = get_array_module(input._data)
     if p == 1:
         return Dropout.apply(input, scaled_mask=xp.zeros(input.shape, dtype=input.dtype))
-    keep = get_rng().random(input.shape, dtype=np.float32) >= p
-    mask = xp.asarray(keep.astype(input.dtype) * input.dtype.type(1 / (1 - p)))
+    keep = backend.random_like(input._data, input.shape) >= p  # drawn on input's device
+    mask = keep.astype(input.dtype) * input.dtype.type(1 / (1 - p))
     return Dropout.apply(input, scaled_mask=mask)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Integer class indices of shape (...) -> int64 one-hot vectors of shape (..., num_classes)."""
-    labels = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    labels = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects integer class indices, got dtype {labels.dtype}")
     if num_classes < 0:
@@ -160,7 +159,7 @@ def _check_same_shape(input, target, loss):
 def _as_tensor(value, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    xp = get_array_module(like.data)
+    xp = get_array_module(like._data)
     return Tensor._wrap(xp.asarray(value, dtype=like.dtype))
 
 
@@ -220,7 +219,7 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 def _class_targets(input: Tensor, target, loss: str, ignore_index: int):
     """Check integer targets against (N, C, d1, ...) inputs; return the target array."""
-    t = target.data if isinstance(target, Tensor) else get_array_module(input.data).asarray(target)
+    t = target._data if isinstance(target, Tensor) else get_array_module(input._data).asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{loss}: target must hold integer class indices (dtype int64), got dtype {t.dtype}; "
@@ -240,10 +239,11 @@ def _class_targets(input: Tensor, target, loss: str, ignore_index: int):
             f"(one class index per sample), got {tuple(t.shape)}"
         )
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    valid = t != ignore_index
-    if t.size and valid.any():
-        lo, hi = int(t[valid].min()), int(t[valid].max())
-        if lo < 0 or hi >= n_classes:
+    # one host sync on a GPU, so there only with MINIGRAD_CHECK_VALUES=1 (backend.value_checks)
+    if t.size and backend.value_checks(t):
+        valid = t != ignore_index
+        if (valid & ((t < 0) | (t >= n_classes))).any():
+            lo, hi = int(t[valid].min()), int(t[valid].max())
             raise IndexError(
                 f"{loss}: target values must be in [0, {n_classes}) (input {tuple(input.shape)} "
                 f"has {n_classes} classes), got min {lo}, max {hi}"
@@ -273,7 +273,7 @@ def _unrows(rows, shape):
 def _class_weights(weight, n_classes, like, loss):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else get_array_module(like).asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else get_array_module(like).asarray(weight)
     if w.shape != (n_classes,):
         raise ValueError(f"{loss}: weight must have shape ({n_classes},), got {tuple(w.shape)}")
     return w.astype(like.dtype, copy=False)
@@ -358,7 +358,7 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = _class_targets(input, target, "cross_entropy", ignore_index)
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    w = _class_weights(weight, n_classes, input.data, "cross_entropy")
+    w = _class_weights(weight, n_classes, input._data, "cross_entropy")
     if input.ndim == 1:
         t = t.reshape(1)
     out = CrossEntropy.apply(
@@ -404,7 +404,7 @@ def nll_loss(
     _check_reduction(reduction, "nll_loss")
     t = _class_targets(input, target, "nll_loss", ignore_index)
     n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    w = _class_weights(weight, n_classes, input.data, "nll_loss")
+    w = _class_weights(weight, n_classes, input._data, "nll_loss")
     if input.ndim == 1:
         t = t.reshape(1)
     out = NLLLoss.apply(input, target=t, weight=w, ignore_index=ignore_index, reduction=reduction)
@@ -483,11 +483,12 @@ def _binary_args(input, target, weight, loss):
     if not isinstance(target, Tensor):
         target = _as_tensor(target, input)
     if target.dtype.kind not in "fc":
-        target = Tensor._wrap(target.data.astype(input.dtype))
+        target = Tensor._wrap(target._data.astype(input.dtype))
     _check_same_shape(input, target, loss)
     w = None
     if weight is not None:
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight, dtype=input.dtype)
+        w = (weight._data if isinstance(weight, Tensor)
+             else get_array_module(input._data).asarray(weight, dtype=input.dtype))
         if not _broadcasts_to(w.shape, input.shape):
             raise ValueError(
                 f"{loss}: weight of shape {tuple(w.shape)} does not broadcast to input "
@@ -506,14 +507,15 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     """
     _check_reduction(reduction, "binary_cross_entropy")
     target, w = _binary_args(input, target, weight, "binary_cross_entropy")
-    xp = get_array_module(input.data)
-    lo, hi = float(input.data.min(initial=0.0)), float(input.data.max(initial=1.0))
-    if lo < 0 or hi > 1 or xp.isnan(input.data).any():
+    p = input._data
+    # not min(initial=...): CuPy has no `initial`; one host sync on a GPU, so opt-in there
+    if p.size and backend.value_checks(p) and not ((p >= 0) & (p <= 1)).all():
+        lo, hi = float(p.min()), float(p.max())
         raise ValueError(
             f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
             f"[{lo:g}, {hi:g}] (pass logits to binary_cross_entropy_with_logits instead)"
         )
-    return BinaryCrossEntropy.apply(input, y=target.data, weight=w, reduction=reduction)
+    return BinaryCrossEntropy.apply(input, y=target._data, weight=w, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -531,7 +533,8 @@ def binary_cross_entropy_with_logits(
     target, w = _binary_args(input, target, weight, "binary_cross_entropy_with_logits")
     pw = None
     if pos_weight is not None:
-        pw = pos_weight.data if isinstance(pos_weight, Tensor) else np.asarray(pos_weight)
+        pw = (pos_weight._data if isinstance(pos_weight, Tensor)
+              else get_array_module(input._data).asarray(pos_weight))
         pw = pw.astype(input.dtype, copy=False)
         if not _broadcasts_to(pw.shape, input.shape):
             raise ValueError(
@@ -539,7 +542,7 @@ def binary_cross_entropy_with_logits(
                 f"not broadcast to input {tuple(input.shape)}"
             )
     return BCEWithLogits.apply(
-        input, y=target.data, weight=w, pos_weight=pw, reduction=reduction,
+        input, y=target._data, weight=w, pos_weight=pw, reduction=reduction,
     )
 
 
@@ -556,3 +559,53 @@ __all__ += [
     "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
     "layer_norm", "embedding", "scaled_dot_product_attention",
 ]
+
+from minigrad.nn.dropout import dropout1d, dropout2d  # noqa: E402
+
+__all__ += ["dropout1d", "dropout2d"]
+
+# ======================================================================= the activation catalogue
+# (their Functions live in minigrad/ops/activation.py)
+from minigrad.ops.activation import (  # noqa: E402
+    celu,
+    elu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    normalize,
+    prelu,
+    relu6,
+    rrelu,
+    selu,
+    silu,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+
+__all__ += [
+    "celu", "elu", "glu", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish",
+    "normalize", "prelu", "relu6", "rrelu", "selu", "silu", "softmin", "softplus", "softshrink",
+    "softsign", "tanhshrink", "threshold",
+]
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pad ``input`` as ``torch.nn.functional.pad``: ``pad = (left, right, top, bottom, ...)``
+    lists pairs from the **last** dimension. Only ``mode="constant"`` is implemented
+    (the padding's value is ``value``, 0 by default)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode={mode!r} is not implemented; only 'constant'")
+    from minigrad.ops.shape import pad as _pad
+
+    return _pad(input, pad, 0.0 if value is None else value)
+
+
+__all__ += ["pad"]

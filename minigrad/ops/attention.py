@@ -33,9 +33,8 @@ import math
 
 import numpy as np
 
-from minigrad import dispatch
+from minigrad import backend, dispatch
 from minigrad.backend import get_array_module
-from minigrad.random import get_rng
 from minigrad.tensor import Function, Tensor
 
 __all__ = ["scaled_dot_product_attention"]
@@ -65,7 +64,6 @@ class ScaledDotProductAttention(Function):
     broadcasts = True  # batch/head dims of Q, K, V may broadcast
 
     def forward(self, q, k, v, allowed, additive, scale, dropout_p, causal):
-        xp = get_array_module(q)
         self.q, self.k, self.v, self.scale, self.causal = q, k, v, scale, causal
         only_causal = additive is None and (allowed is None or causal)
         flash = dispatch.flash_attention(q, k, v, causal, scale) if only_causal and not dropout_p else None
@@ -81,8 +79,8 @@ class ScaledDotProductAttention(Function):
         self.keep = None
         p_used = self.p
         if dropout_p > 0:
-            keep = get_rng().random(self.p.shape, dtype=np.float32) >= dropout_p
-            self.keep = xp.asarray(keep) * q.dtype.type(1 / (1 - dropout_p))
+            keep = backend.random_like(q, self.p.shape) >= dropout_p  # drawn on q's device
+            self.keep = keep * q.dtype.type(1 / (1 - dropout_p))
             p_used = self.p * self.keep
         self.p_used = p_used
         return p_used @ v

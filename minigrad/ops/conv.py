@@ -24,6 +24,8 @@ block at once. Overlapping patches (stride < kernel) accumulate naturally.
 
 from __future__ import annotations
 
+import numpy as np
+
 from minigrad.backend import get_array_module
 from minigrad.tensor import Function, Tensor
 
@@ -70,11 +72,13 @@ def windows(x_pad, kernel, stride, dilation, out_hw):
     sn, sh, sw, sc = x_pad.strides
     (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
     n, c = x_pad.shape[0], x_pad.shape[3]
+    # read-only on NumPy (entries alias each other); CuPy's as_strided has no `writeable`
+    readonly = {"writeable": False} if xp is np else {}
     return xp.lib.stride_tricks.as_strided(
         x_pad,
         shape=(n, oh, ow, kh, kw, c),
         strides=(sn, sh * s_h, sw * s_w, sh * d_h, sw * d_w, sc),
-        writeable=False,
+        **readonly,
     )
 
 

@@ -160,7 +160,9 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.shape != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
-    if (weight is None) != (bias is None):
-        raise ValueError("layer_norm: pass both weight and bias, or neither")
+    if weight is not None and bias is None:  # LayerNorm(bias=False): scale only
+        return LayerNorm.apply(input, k=k, eps=eps) * weight
+    if weight is None and bias is not None:
+        return LayerNorm.apply(input, k=k, eps=eps) + bias
     affine = () if weight is None else (weight, bias)
     return LayerNorm.apply(input, *affine, k=k, eps=eps)
