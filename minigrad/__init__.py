@@ -78,12 +78,22 @@ def __getattr__(name):
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 
+class Size(tuple):
+    """A shape (``torch.Size``): a tuple, so ``x.shape == minigrad.Size([2, 3])`` holds."""
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input`` (``torch.numel``)."""
+    return input.numel()
+
+
 def cuda_is_available() -> bool:
     """True when CuPy sees an NVIDIA GPU (``minigrad.backend.gpu_available``)."""
     return backend.gpu_available()
 
 
 # nn and optim import the core above, so they come last (no import cycle)
-from minigrad import autograd, nn, optim, utils  # noqa: E402
-from minigrad.serialization import CheckpointError, load, save  # noqa: E402
+from minigrad import autograd, cuda, nn, optim, utils  # noqa: E402
+from minigrad.backend import device  # noqa: E402
 from minigrad.models import load_model, save_model  # noqa: E402
+from minigrad.serialization import CheckpointError, load, save  # noqa: E402

@@ -424,8 +424,17 @@ class Tensor(tensor_methods.TensorMethods):
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self._data)
+    def device(self) -> backend.device:
+        """``device('cpu')`` or ``device('cuda')``: a ``str`` too, so ``x.device == "cpu"``."""
+        return backend.device(backend.device_of(self._data))
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend.device_of(self._data) == "cuda"
+
+    def pin_memory(self) -> Tensor:
+        """Accepted for PyTorch compatibility: returns ``self`` (NumPy memory needs no pinning)."""
+        return self
 
     @property
     def is_leaf(self) -> bool:

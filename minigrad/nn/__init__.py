@@ -6,7 +6,13 @@
 re-exports them; each chapter's layers add their import line below.
 """
 
-from minigrad.nn import functional, init, utils
+from minigrad.nn import (
+    functional,
+    init,
+    parallel,  # noqa: E402
+    utils,
+)
+from minigrad.nn.activation import *  # noqa: E402,F403
 from minigrad.nn.attention import LearnedPositionalEmbedding, MultiheadAttention, PositionalEncoding
 from minigrad.nn.conv import Conv1d, Conv2d
 from minigrad.nn.dropout import Dropout1d, Dropout2d
@@ -33,6 +39,7 @@ from minigrad.nn.layers import (
 from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from minigrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from minigrad.nn.registry import register_model  # noqa: E402
 from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.nn.transformer import (
     Transformer,
@@ -43,6 +50,3 @@ from minigrad.nn.transformer import (
     TransformerEncoderLayer,
     TransformerLM,
 )
-from minigrad.nn import parallel  # noqa: E402
-from minigrad.nn.registry import register_model  # noqa: E402
-from minigrad.nn.activation import *  # noqa: E402,F403
