@@ -113,8 +113,9 @@ def init_process_group(backend: str | None = None, *, timeout: datetime.timedelt
         backend: ``"mpi"`` (the default) for CPU tensors, or ``"nccl"`` for CUDA tensors.
         timeout: how long a collective may wait for the other ranks before it
             raises (default: 30 minutes for MPI, 10 for NCCL, as in PyTorch).
-        world_size, rank: optional checks: the launcher (``mpiexec -n N``) decides
-            both; a value that disagrees with it is an error.
+        world_size: an optional check: the launcher (``mpiexec -n N``) decides it; a
+            value that disagrees with it is an error.
+        rank: likewise, an optional check of this process's rank.
 
     After it, an uncaught exception on any rank aborts the whole job (``MPI.Abort``).
     """

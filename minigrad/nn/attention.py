@@ -35,10 +35,12 @@ class MultiheadAttention(Module):
         num_heads: H; E must be divisible by H.
         dropout: dropout probability on the attention weights (training only).
         bias: learn ``in_proj_bias`` and ``out_proj.bias``.
-        add_bias_kv, add_zero_attn: not implemented (``NotImplementedError`` if True).
-        kdim, vdim: feature sizes of key and value (default E). When either differs
+        add_bias_kv: not implemented (``NotImplementedError`` if True).
+        add_zero_attn: not implemented (``NotImplementedError`` if True).
+        kdim: feature size of the key (default E). When ``kdim`` or ``vdim`` differs
             from E the projections are ``q_proj_weight`` (E, E), ``k_proj_weight``
             (E, kdim), ``v_proj_weight`` (E, vdim) instead of ``in_proj_weight``.
+        vdim: feature size of the value (default E).
         batch_first: inputs and output are (N, L, E) if True; the default, as in
             PyTorch, is **False**: (L, N, E), sequence first.
 

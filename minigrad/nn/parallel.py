@@ -225,8 +225,9 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model; every rank must build the same architecture.
-        device_ids, output_device: accepted for PyTorch compatibility; each process
-            uses its current device (set by the ``nccl`` backend).
+        device_ids: accepted for PyTorch compatibility; each process uses its current
+            device (set by the ``nccl`` backend).
+        output_device: accepted for PyTorch compatibility, like ``device_ids``.
         broadcast_buffers: copy rank 0's buffers (BatchNorm running statistics) to every
             rank at each forward with gradients on, so the copies stay identical.
         bucket_cap_mb: the size of a gradient bucket in megabytes (default 25, PyTorch's).

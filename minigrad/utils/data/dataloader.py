@@ -64,9 +64,9 @@ class DataLoader:
             datasets are already on the GPU).
         drop_last: drop the last, smaller batch.
         timeout: accepted (must be non-negative); there are no workers to wait for.
-        worker_init_fn, multiprocessing_context, prefetch_factor,
-            persistent_workers, pin_memory_device, in_order: accepted and checked
-            as PyTorch does, no effect here.
+        worker_init_fn: accepted and checked as PyTorch does; no effect here (as for
+            ``multiprocessing_context``, ``prefetch_factor``, ``persistent_workers``,
+            ``pin_memory_device`` and ``in_order``).
         generator: ``minigrad.Generator`` (or ``numpy.random.Generator``) for the
             shuffling order; default minigrad's global generator, so
             ``minigrad.manual_seed`` makes a run repeatable.

@@ -46,11 +46,13 @@ class Dataset:
 class IterableDataset(Dataset):
     """A dataset that is a stream: subclasses define ``__iter__`` yielding samples.
 
+    ```python
     >>> class Count(IterableDataset):
     ...     def __iter__(self):
     ...         yield from range(5)
     >>> [b.tolist() for b in DataLoader(Count(), batch_size=2)]
     [[0, 1], [2, 3], [4]]
+    ```
 
     The DataLoader reads it in order and cuts it into batches; it accepts no
     ``shuffle``/``sampler``/``batch_sampler`` (the stream decides the order).

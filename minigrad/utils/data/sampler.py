@@ -185,10 +185,12 @@ class WeightedRandomSampler(Sampler):
 class BatchSampler(Sampler):
     """Group the indices of ``sampler`` into lists of ``batch_size``.
 
+    ```python
     >>> list(BatchSampler(SequentialSampler(range(10)), batch_size=3, drop_last=False))
     [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     >>> list(BatchSampler(SequentialSampler(range(10)), batch_size=3, drop_last=True))
     [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    ```
 
     ``len`` is ``ceil(len(sampler) / batch_size)``, or the floor with ``drop_last``.
     """
