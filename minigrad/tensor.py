@@ -152,6 +152,12 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         _grad_mode.enabled = self._previous
         return False
 
+    def __call__(self, func):
+        # as a decorator (@set_grad_enabled(False)) it must not change the mode where it is
+        # written, only inside each call: undo __init__'s switch, as PyTorch does
+        _grad_mode.enabled = self._previous
+        return super().__call__(func)
+
 
 def _set_grad_enabled(mode: bool):
     """The engine's own switch (a context manager)."""
