@@ -23,9 +23,9 @@ How the gradients are averaged, as PyTorch does it:
   collectives by the order in which they are called.
 
 **How DDP knows that a gradient is ready.** During a forward pass with gradients
-on, DDP runs the module with each parameter ``p`` replaced by ``_GradReady(p)``, an
+on, DDP runs the module with each parameter ``p`` replaced by ``gradient_hook(p, ...)``, an
 identity op. The engine calls an op's backward only once the gradient of its output
-is complete (every consumer has added its share), so ``_GradReady.backward`` is
+is complete (every consumer has added its share), so the hook's backward is
 exactly "the gradient of ``p`` is ready": it copies it into the bucket, and writes
 the averaged result into ``p.grad`` when all buckets are done. (PyTorch registers a
 hook on each parameter's gradient accumulator for the same purpose.)
@@ -42,30 +42,16 @@ Differences from PyTorch, on purpose:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import OrderedDict
 
 from minigrad import backend
 from minigrad import distributed as dist
 from minigrad.nn.module import Module
-from minigrad.tensor import Function, Tensor, is_grad_enabled
+from minigrad.ops.hook import gradient_hook
+from minigrad.tensor import Tensor, is_grad_enabled
 
 __all__ = ["DistributedDataParallel"]
-
-
-class _GradReady(Function):
-    """Identity in the forward; in the backward, hands the gradient to DDP's reducer.
-
-    ``backward`` returns None for ``p``: the reducer writes ``p.grad`` itself once the
-    averaged gradient has arrived.
-    """
-
-    def forward(self, a, reducer=None, index=None):
-        self.reducer, self.index = reducer, index
-        return a.view()  # a view: in-place writes to p stay visible (shared version counter)
-
-    def backward(self, g):
-        self.reducer.mark_ready(self.index, g)
-        return None
 
 
 class _Bucket:
@@ -275,7 +261,7 @@ class DistributedDataParallel(Module):
         if not self.require_backward_grad_sync or self._reducer is None:
             return self.module(*args, **kwargs)  # no_sync(): gradients accumulate locally
         self._reducer.prepare()
-        gates = {id(p): _GradReady.apply(p, reducer=self._reducer, index=i)
+        gates = {id(p): gradient_hook(p, functools.partial(self._reducer.mark_ready, i))
                  for i, p in enumerate(self._params)}
         with _parameters_replaced(self.module, gates):
             out = self.module(*args, **kwargs)

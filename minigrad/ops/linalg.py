@@ -451,3 +451,44 @@ __all__ = [
     "matmul", "einsum", "tensordot", "dot", "vdot", "inner", "outer", "ger", "mv", "kron", "cross",
     "addmm", "addmv", "baddbmm", "addbmm", "norm", "vector_norm", "cdist",
 ]
+
+
+# ============================================================================ the affine map of nn.Linear
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (..., in), W (out, in), b (out).
+
+    Backward:  dx = g W,  dW = gᵀ x,  db = Σ g over every row
+    (leading dims are flattened into rows so one matrix product does each).
+    """
+
+    def forward(self, x, weight, bias=None):
+        # (N, L, in) -> (N·L, in): one big GEMM, where NumPy would run one per leading index
+        self.x2, self.weight, self.has_bias = x.reshape(-1, x.shape[-1]), weight, bias is not None
+        self.x_shape = x.shape
+        y = dispatch.linear(self.x2, weight, bias)  # on a GPU: one Triton GEMM, bias fused
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, g):
+        g2 = g.reshape(-1, g.shape[-1])
+        # the first layer's input is data: skip its gradient, a matmul as big as the forward
+        dx = None
+        if self.needs_input_grad[0]:
+            dx = dispatch.matmul(g2, self.weight).reshape(self.x_shape)
+        dw = dispatch.matmul(g2.T, self.x2)
+        if not self.has_bias:
+            return dx, dw
+        return dx, dw, g2.sum(axis=0)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b, the affine map of ``nn.Linear``: x (..., in), W (out, in), b (out)."""
+    if input.shape[-1:] != weight.shape[1:]:
+        raise ValueError(
+            f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
+            f"features but weight of shape {weight.shape} expects {weight.shape[1]}"
+        )
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)

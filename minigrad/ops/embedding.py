@@ -1,0 +1,71 @@
+"""Embedding lookup: rows of a weight matrix picked by integer indices, and its gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import backend
+from minigrad.backend import get_array_module
+from minigrad.tensor import Function, Tensor
+
+__all__ = ["embedding"]
+
+
+def scatter_add_rows(indices, rows, num_rows: int):
+    """out[i] = Σ rows[k] over every k with indices[k] == i; out has ``num_rows`` rows.
+
+    A repeated index must add up all its rows (a plain ``out[indices] = rows``
+    would keep only the last). NumPy: sort the indices so equal ones are adjacent,
+    then ``add.reduceat`` sums each run in one vectorised pass (measured faster than
+    ``np.add.at`` and than ``bincount``-based scatters for vocab 5000 x dim 64).
+    """
+    xp = get_array_module(rows)
+    out = xp.zeros((num_rows, rows.shape[1]), dtype=rows.dtype)
+    if indices.size == 0:
+        return out
+    if xp is not np:  # CuPy has no ufunc.reduceat; its add.at is an atomic scatter on the GPU
+        xp.add.at(out, indices, rows)
+        return out
+    order = np.argsort(indices, kind="stable")
+    sorted_idx = indices[order]
+    run_starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    out[sorted_idx[run_starts]] = np.add.reduceat(rows[order], run_starts, axis=0)
+    return out
+
+
+class EmbeddingLookup(Function):
+    """y[...] = W[idx[...]];  dW[i] = Σ of g over the positions where idx == i (0 for padding_idx)."""
+
+    def forward(self, weight, indices, padding_idx):
+        self.indices, self.padding_idx, self.num_rows = indices, padding_idx, weight.shape[0]
+        return weight[indices]
+
+    def backward(self, g):
+        flat_idx = self.indices.reshape(-1)
+        dw = scatter_add_rows(flat_idx, g.reshape(flat_idx.size, -1), self.num_rows)
+        if self.padding_idx is not None:
+            dw[self.padding_idx] = 0
+        return dw
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (...) -> (..., dim).
+
+    As ``torch.nn.functional.embedding``: the row ``padding_idx`` gets no gradient.
+    """
+    indices = input._data if isinstance(input, Tensor) else input
+    xp = get_array_module(weight._data)
+    indices = xp.asarray(indices)
+    num = weight.shape[0]
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype} "
+                        f"(shape {indices.shape}); convert with .long()")
+    # a host sync on a GPU: checked there only with MINIGRAD_CHECK_VALUES=1
+    if indices.size and backend.value_checks(indices) and (
+            int(indices.min()) < 0 or int(indices.max()) >= num):
+        raise IndexError(f"embedding: indices must be in [0, {num}) for a weight of shape "
+                         f"{weight.shape}, got values in [{int(indices.min())}, "
+                         f"{int(indices.max())}]")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
