@@ -127,12 +127,9 @@ def softmax(x, axis: int, log: bool = False):
     if axis == x.ndim - 1 and use_triton(x):
         k = _kernels()
         return k.log_softmax(x) if log else k.softmax(x)
-    xp = backend.get_array_module(x)
-    shifted = x - x.max(axis=axis, keepdims=True)
-    if log:
-        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
-    e = xp.exp(shifted)
-    return e / e.sum(axis=axis, keepdims=True)
+    from minigrad.ops.stable import stable_softmax
+
+    return stable_softmax(x, axis, log=log)
 
 
 def softmax_backward(y, g, axis: int, log: bool = False):
@@ -140,6 +137,6 @@ def softmax_backward(y, g, axis: int, log: bool = False):
     if axis == y.ndim - 1 and use_triton(y, g):
         k = _kernels()
         return k.log_softmax_backward(y, g) if log else k.softmax_backward(y, g)
-    if log:
-        return g - backend.get_array_module(y).exp(y) * g.sum(axis=axis, keepdims=True)
-    return y * (g - (g * y).sum(axis=axis, keepdims=True))
+    from minigrad.ops.stable import stable_softmax_backward
+
+    return stable_softmax_backward(y, g, axis, log=log)

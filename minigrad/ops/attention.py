@@ -35,6 +35,7 @@ import numpy as np
 
 from minigrad import backend, dispatch
 from minigrad.backend import get_array_module
+from minigrad.ops.stable import stable_softmax
 from minigrad.tensor import Function, Tensor
 
 __all__ = ["scaled_dot_product_attention"]
@@ -48,14 +49,7 @@ def _masked_softmax(scores, allowed):
     xp = get_array_module(scores)
     if allowed is not None:
         scores = xp.where(allowed, scores, -xp.inf)
-    row_max = scores.max(axis=-1, keepdims=True)
-    row_max[~xp.isfinite(row_max)] = 0  # all -inf: exp() below gives 0, not NaN
-    scores -= row_max
-    e = xp.exp(scores, out=scores)
-    total = e.sum(axis=-1, keepdims=True)
-    total[total == 0] = 1
-    e /= total
-    return e
+    return stable_softmax(scores, -1, inplace=True, empty_rows_zero=True)
 
 
 class ScaledDotProductAttention(Function):

@@ -15,6 +15,7 @@ import numpy as np
 from minigrad import backend
 from minigrad.backend import get_array_module
 from minigrad.ops._util import as_float, lift, lift_pair
+from minigrad.ops.stable import stable_sigmoid  # the one stable sigmoid (re-exported for callers)
 from minigrad.tensor import Function, Tensor, get_default_dtype
 
 # ============================================================================ arithmetic
@@ -299,11 +300,6 @@ class Sigmoid(Function):
         return g * self.y * (1 - self.y)
 
 
-def stable_sigmoid(x):
-    """σ(x) = 1 / (1 + e^-x) on an array, from e^-|x| so that nothing overflows."""
-    xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 class ReLU(Function):

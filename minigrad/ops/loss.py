@@ -13,6 +13,7 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import get_array_module
+from minigrad.ops.stable import stable_softmax
 from minigrad.tensor import Function, Tensor
 
 __all__ = [
@@ -214,18 +215,15 @@ class CrossEntropy(Function):
         self.shape, self.reduction = z.shape, reduction
         rows, t = _rows(z), target.reshape(-1)
         n, n_classes = rows.shape
-        shifted = rows - rows.max(axis=1, keepdims=True)
-        e = xp.exp(shifted)
-        sum_e = e.sum(axis=1, keepdims=True)
-        self.p = e / sum_e
+        logp = stable_softmax(rows, axis=1, log=True)  # log p_{n,c}, never overflows
+        self.p = xp.exp(logp)  # kept for backward's (p - onehot) fast path
         keep = t != ignore_index
         safe_t = xp.where(keep, t, 0)
         idx = xp.arange(n)
-        picked = shifted[idx, safe_t] - xp.log(sum_e[:, 0])  # log p_{n, y_n}
+        picked = logp[idx, safe_t]  # log p_{n, y_n}
         w_y = keep.astype(z.dtype) if weight is None else weight[safe_t] * keep
         loss = -(1 - smoothing) * w_y * picked
         if smoothing:
-            logp = shifted - xp.log(sum_e)
             w = 1 if weight is None else weight
             loss -= (smoothing / n_classes) * (logp * w).sum(axis=1) * keep
         self.idx, self.safe_t, self.keep, self.w_y = idx, safe_t, keep, w_y
@@ -244,6 +242,8 @@ class CrossEntropy(Function):
             grad = self.p * total_q[:, None] - q_smooth
         else:
             grad = self.p * q_target[:, None]
+        # fast path of the formula above: (p - onehot) without building the one-hot matrix,
+        # by subtracting q at each row's target column
         grad[self.idx, self.safe_t] -= q_target
         grad *= _row_scale(g, self.reduction, self.denom)[..., None]
         return _unrows(grad, self.shape)
