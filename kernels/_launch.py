@@ -6,8 +6,8 @@ on a grid.  The pieces those launchers share live here:
 
 * **Lazy Triton.**  ``import minigrad.kernels`` must work without Triton installed
   (the NumPy references are useful on their own).  So this module imports Triton
-  inside a ``try`` and kernel files decorate their kernels with :func:`jit`
-  instead of ``triton.jit``.  :func:`jit` only *records* the Python function;
+  inside a ``try`` and kernel files decorate their kernels with `jit`
+  instead of ``triton.jit``.  `jit` only *records* the Python function;
   the real ``triton.jit`` object is built at the first launch.
 
 * **Interpreter or GPU: set TRITON_INTERPRET before Triton is imported.**
@@ -23,7 +23,7 @@ on a grid.  The pieces those launchers share live here:
       import os; os.environ["TRITON_INTERPRET"] = "1" # first lines of the script,
       import minigrad.kernels                         # then import
 
-  :func:`jit` builds our kernels at their first launch and checks that the mode
+  `jit` builds our kernels at their first launch and checks that the mode
   Triton was imported in matches ``TRITON_INTERPRET`` now, raising a clear error
   otherwise.  (``compile.py`` compiles in a clean subprocess when it finds itself
   in an interpreter process.)
@@ -32,7 +32,7 @@ on a grid.  The pieces those launchers share live here:
   Triton converts any argument with a ``data_ptr()`` method and a ``dtype``
   attribute into a pointer.  CuPy arrays expose the device address as
   ``x.data.ptr``; NumPy arrays expose the host address as ``x.ctypes.data``.
-  :class:`DeviceArg` and :class:`HostArg` wrap them.
+  `DeviceArg` and `HostArg` wrap them.
 
   On the CPU the interpreter (``triton/runtime/interpreter.py``,
   ``GridExecutor``) was written for torch tensors.  Before running the grid it
@@ -46,7 +46,7 @@ on a grid.  The pieces those launchers share live here:
       cpu_arg.data_ptr()                   # ... whose pointer the kernel reads
       dev_storage.copy_(host_storage)      # write results back
 
-  A NumPy array already lives in host memory, so :class:`HostArg` answers all of
+  A NumPy array already lives in host memory, so `HostArg` answers all of
   those with *itself*: ``untyped_storage()`` and ``cpu()`` return ``self``,
   ``set_`` re-points the placeholder at the same array, and ``copy_`` is a no-op
   when source and destination are the same buffer.  The kernel then reads and
@@ -54,13 +54,13 @@ on a grid.  The pieces those launchers share live here:
 
 * **bfloat16.**  NumPy has no bfloat16.  The interpreter itself stores bf16 values
   as ``uint16`` bit patterns and converts them in software, so we do the same:
-  :class:`BFloat16Array` holds the raw bits (a ``uint16`` NumPy or CuPy array) and
-  tells Triton its dtype is ``"bfloat16"``.  Use :func:`to_bfloat16` /
+  `BFloat16Array` holds the raw bits (a ``uint16`` NumPy or CuPy array) and
+  tells Triton its dtype is ``"bfloat16"``.  Use `to_bfloat16` /
   ``BFloat16Array.to_float32()`` to convert.  (If the ``ml_dtypes`` package is
   installed, NumPy arrays of its ``bfloat16`` dtype are accepted too.)
 
 * **Config choice.**  Triton's ``@triton.autotune`` and ``triton.testing.do_bench``
-  need torch, which minigrad does not depend on.  :func:`choose_config` is a small
+  need torch, which minigrad does not depend on.  `choose_config` is a small
   replacement: on a GPU it times every candidate config with CuPy events once per
   (kernel, shape bucket, dtype) and caches the fastest; on the CPU it returns the
   first (default) candidate, because interpreter timings say nothing about GPUs.
@@ -253,7 +253,7 @@ class Kernel:
 
 
 def jit(fn):
-    """Decorator used instead of ``@triton.jit``; see :class:`Kernel`."""
+    """Decorator used instead of ``@triton.jit``; see `Kernel`."""
     return Kernel(fn)
 
 
@@ -339,7 +339,7 @@ def dtype_name(x) -> str:
 def empty(shape, dtype, like):
     """Allocate an uninitialised output on the same device as ``like``.
 
-    ``dtype == "bfloat16"`` allocates a :class:`BFloat16Array`.
+    ``dtype == "bfloat16"`` allocates a `BFloat16Array`.
     """
     xp = array_module(like)
     if dtype == "bfloat16":
@@ -453,7 +453,7 @@ def as_kernel_arg(x):
     """Turn an array argument into what a Triton launch accepts; pass others through.
 
     CuPy arrays become device pointers, and only when kernels can be compiled for
-    the GPU (:func:`device_launch_problem`): the interpreter must never see them.
+    the GPU (`device_launch_problem`): the interpreter must never see them.
     """
     if isinstance(x, BFloat16Array) or hasattr(x, "__array_interface__") or is_cupy(x):
         if not hasattr(x, "shape"):

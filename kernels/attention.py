@@ -2,20 +2,18 @@ r"""Flash attention, forward and backward, in Triton.
 
 The math
 --------
-For one (batch, head): queries :math:`Q \in \mathbb{R}^{S_q\times d}`, keys and
-values :math:`K, V \in \mathbb{R}^{S_k\times d}` and a scale :math:`\tau`
-(default :math:`1/\sqrt d`)
+For one (batch, head): queries $Q \in \mathbb{R}^{S_q\times d}$, keys and
+values $K, V \in \mathbb{R}^{S_k\times d}$ and a scale $\tau$
+(default $1/\sqrt d$)
 
-.. math::
+$$S = \tau\, Q K^\top, \qquad P = \operatorname{softmax}_{\text{rows}}(S), \qquad O = P V .$$
 
-    S = \tau\, Q K^\top, \qquad P = \operatorname{softmax}_{\text{rows}}(S), \qquad O = P V .
-
-With ``causal=True`` query :math:`i` only sees keys :math:`j \le i` (:math:`S_{ij}
-= -\infty` above the diagonal).
+With ``causal=True`` query $i$ only sees keys $j \le i$ ($S_{ij}
+= -\infty$ above the diagonal).
 
 Memory: O(S d) instead of O(S^2)
 --------------------------------
-The textbook implementation writes the :math:`S_q \times S_k` matrices ``S`` and
+The textbook implementation writes the $S_q \times S_k$ matrices ``S`` and
 ``P`` to HBM: at S = 16k that is 1 GiB per head in fp32, and reading/writing it
 dominates the run time.  Flash attention never stores them.  A program owns a
 block of ``BLOCK_M`` query rows, streams through the keys/values in blocks of
@@ -24,48 +22,48 @@ numbers per row in registers.  HBM traffic and memory are O(S d).
 
 The online-softmax recurrence
 -----------------------------
-For a row, after seeing key blocks 1..j keep the running max :math:`m`, the
-running denominator :math:`\ell = \sum e^{s - m}` and the unnormalised output
-:math:`a = \sum e^{s - m} v`.  A new block with scores :math:`s_B` updates
+For a row, after seeing key blocks 1..j keep the running max $m$, the
+running denominator $\ell = \sum e^{s - m}$ and the unnormalised output
+$a = \sum e^{s - m} v$.  A new block with scores $s_B$ updates
 
-.. math::
-
+$$
     m' = \max(m, \max s_B), \quad \alpha = e^{m - m'}, \quad
     \ell' = \alpha \ell + \textstyle\sum e^{s_B - m'}, \quad
     a' = \alpha a + e^{s_B - m'} V_B ,
+$$
 
-and at the end :math:`O = a / \ell`.  Rescaling by :math:`\alpha` whenever the max
+and at the end $O = a / \ell$.  Rescaling by $\alpha$ whenever the max
 grows makes the result exactly the softmax, in one pass.  (We use ``exp2`` with
-the scores pre-multiplied by :math:`\log_2 e`; ``exp2`` is the native GPU
+the scores pre-multiplied by $\log_2 e$; ``exp2`` is the native GPU
 instruction.)  The kernel also saves the log-sum-exp
-:math:`L = m + \log \ell` per row (natural log): the backward pass recomputes
-:math:`P = e^{S - L}` from it without any max or sum.
+$L = m + \log \ell$ per row (natural log): the backward pass recomputes
+$P = e^{S - L}$ from it without any max or sum.
 
 Backward (FlashAttention-2 style)
 ---------------------------------
-With :math:`dO` given,
+With $dO$ given,
 
-.. math::
-
+$$
     dV = P^\top dO, \quad dP = dO\, V^\top, \quad
     dS = P \odot (dP - \Delta), \quad \Delta_i = \textstyle\sum_j P_{ij} dP_{ij}
-       = \sum_c dO_{ic} O_{ic}, \quad dQ = \tau\, dS\, K, \quad dK = \tau\, dS^\top Q .
+    = \sum_c dO_{ic} O_{ic}, \quad dQ = \tau\, dS\, K, \quad dK = \tau\, dS^\top Q .
+$$
 
-:math:`\Delta` is the softmax-backward row sum (see ``softmax.py``); the identity
-:math:`\sum_j P_{ij} dP_{ij} = \langle dO_i, O_i \rangle` lets a tiny *preprocess*
+$\Delta$ is the softmax-backward row sum (see ``softmax.py``); the identity
+$\sum_j P_{ij} dP_{ij} = \langle dO_i, O_i \rangle$ lets a tiny *preprocess*
 kernel compute it from ``O`` and ``dO`` alone.  Then two kernels recompute ``P``
 block by block: ``attn_bwd_dkdv_kernel`` owns a block of keys and loops over
 queries (accumulating dK, dV in registers), ``attn_bwd_dq_kernel`` owns a block of
 queries and loops over keys.  No atomics are needed; the price is computing
-:math:`QK^\top` twice.
+$QK^\top$ twice.
 
 FLOPs
 -----
-Forward: two matmuls (:math:`QK^\top` and :math:`PV`) of :math:`2 S_q S_k d` flops
-each: :math:`4 B H S^2 d` in total, half that with a causal mask (we skip key
+Forward: two matmuls ($QK^\top$ and $PV$) of $2 S_q S_k d$ flops
+each: $4 B H S^2 d$ in total, half that with a causal mask (we skip key
 blocks entirely above the diagonal).  Backward: five matmuls
-(:math:`QK^\top` recomputed, :math:`dV`, :math:`dP`, :math:`dQ`, :math:`dK`), i.e.
-2.5x the forward; with our split into two kernels :math:`QK^\top` is computed
+($QK^\top$ recomputed, $dV$, $dP$, $dQ$, $dK$), i.e.
+2.5x the forward; with our split into two kernels $QK^\top$ is computed
 twice, six matmuls in practice.
 
 Layout
@@ -430,7 +428,7 @@ def attention(q, k, v, causal=False, scale=None, return_lse=False):
     ``q``: (batch, heads, S_q, d), ``k``, ``v``: (batch, heads, S_k, d); d in 16..128;
     float16, bfloat16 or float32.  ``scale`` defaults to ``1/sqrt(d)``.  With
     ``return_lse=True`` also returns the float32 log-sum-exp (batch, heads, S_q)
-    that :func:`attention_backward` needs.
+    that `attention_backward` needs.
     """
     require_triton("attention")
     B, H, S_Q, S_K, D, dt = _check("attention", q, k, v, causal)

@@ -188,7 +188,7 @@ class CompiledKernel:
 
 
 def compile_kernel(name: str, dtype: str = "float16", cap: int = 80) -> CompiledKernel:
-    """Compile kernel ``name`` (a key of :data:`KERNELS`) for ``sm_<cap>``."""
+    """Compile kernel ``name`` (a key of `KERNELS`) for ``sm_<cap>``."""
     return compile_many([(name, dtype, cap)])[0]
 
 

@@ -2,7 +2,7 @@ r"""Tiled matrix multiplication ``C = act(A @ B + bias)`` in Triton.
 
 The math
 --------
-:math:`C_{mn} = \sum_k A_{mk} B_{kn}` for ``A`` of shape (M, K) and ``B`` of shape
+$C_{mn} = \sum_k A_{mk} B_{kn}$ for ``A`` of shape (M, K) and ``B`` of shape
 (K, N): ``2 M N K`` flops (one multiply and one add per term).
 
 Tiling, and why
@@ -20,9 +20,11 @@ product with ``tl.dot`` (tensor cores: ``mma.sync`` on sm_80, ``wgmma`` on sm_90
 Per K step it loads ``(BLOCK_M + BLOCK_N) * BLOCK_K`` elements and does
 ``2 * BLOCK_M * BLOCK_N * BLOCK_K`` flops, so the arithmetic intensity is
 
-.. math::  \frac{2\, B_M B_N B_K}{(B_M + B_N) B_K \cdot \text{bytes}}
-           = \frac{B_M B_N}{(B_M + B_N)\,\text{bytes}}
-           \;\; \overset{B_M=B_N=128,\ \text{fp16}}{=} \;\; 32 \text{ flop/byte}
+$$
+    \frac{2\, B_M B_N B_K}{(B_M + B_N) B_K \cdot \text{bytes}}
+    = \frac{B_M B_N}{(B_M + B_N)\,\text{bytes}}
+    \;\; \overset{B_M=B_N=128,\ \text{fp16}}{=} \;\; 32 \text{ flop/byte}
+$$
 
 from HBM in the worst case, and much better in practice because neighbouring
 programs re-read the same tiles from the L2 cache.
@@ -57,8 +59,8 @@ Epilogue
 ``bias`` (length N) and an activation are applied to the float32 accumulator
 before the single store: fusing them saves a full read+write of C per op.
 ``gelu`` is the tanh approximation
-:math:`\tfrac12 x (1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))`, computed as
-``x * sigmoid(2u)`` since :math:`\tfrac12(1+\tanh u) = \sigma(2u)`.
+$\tfrac12 x (1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))$, computed as
+``x * sigmoid(2u)`` since $\tfrac12(1+\tanh u) = \sigma(2u)$.
 
 Batches
 -------

@@ -2,27 +2,25 @@ r"""Fused row softmax (and log-softmax), forward and backward, in Triton.
 
 The math
 --------
-For one row :math:`x \in \mathbb{R}^n`
+For one row $x \in \mathbb{R}^n$
 
-.. math::
-
+$$
     y_i = \operatorname{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}},
     \qquad m = \max_j x_j .
+$$
 
-Subtracting the row maximum :math:`m` changes nothing mathematically (it cancels)
-but keeps every exponent :math:`\le 0`, so :math:`e^{x-m} \le 1` never overflows,
-not even in float16.  Log-softmax is :math:`x_i - m - \log \sum_j e^{x_j - m}`.
+Subtracting the row maximum $m$ changes nothing mathematically (it cancels)
+but keeps every exponent $\le 0$, so $e^{x-m} \le 1$ never overflows,
+not even in float16.  Log-softmax is $x_i - m - \log \sum_j e^{x_j - m}$.
 
-Backward.  With upstream gradient :math:`dy`, the Jacobian of softmax is
-:math:`\partial y_i / \partial x_k = y_i(\delta_{ik} - y_k)`, so
+Backward.  With upstream gradient $dy$, the Jacobian of softmax is
+$\partial y_i / \partial x_k = y_i(\delta_{ik} - y_k)$, so
 
-.. math::
+$$dx = y \odot \big(dy - \langle dy, y \rangle\big)$$
 
-    dx = y \odot \big(dy - \langle dy, y \rangle\big)
-
-(one dot product per row, no :math:`n \times n` Jacobian).  For log-softmax
-:math:`\partial y_i/\partial x_k = \delta_{ik} - \operatorname{softmax}(x)_k`, so
-:math:`dx = dy - e^{y} \sum_j dy_j`.
+(one dot product per row, no $n \times n$ Jacobian).  For log-softmax
+$\partial y_i/\partial x_k = \delta_{ik} - \operatorname{softmax}(x)_k$, so
+$dx = dy - e^{y} \sum_j dy_j$.
 
 Why fuse?
 ---------
@@ -38,16 +36,18 @@ Two kernels per direction
   registers as a block of ``BLOCK = next_power_of_2(n)`` lanes; out-of-range lanes
   are loaded as ``-inf`` (``e^{-inf} = 0``, so they drop out of the sum).
 * **Looping** (``n > MAX_BLOCK``): the row does not fit, so the program walks it in
-  chunks.  Pass 1 is an *online softmax*: it keeps a running max :math:`m` and a
-  running sum :math:`s` and rescales the sum whenever the max grows,
+  chunks.  Pass 1 is an *online softmax*: it keeps a running max $m$ and a
+  running sum $s$ and rescales the sum whenever the max grows,
 
-  .. math::  m' = \max(m, \max \text{chunk}), \quad
-             s' = s\, e^{m - m'} + \textstyle\sum_{\text{chunk}} e^{x - m'} ,
+  $$
+      m' = \max(m, \max \text{chunk}), \quad
+      s' = s\, e^{m - m'} + \textstyle\sum_{\text{chunk}} e^{x - m'} ,
+  $$
 
-  so the row is read once to get :math:`(m, s)` and once more to write
-  :math:`y` (3 passes over memory instead of 2; still O(1) extra memory).  The
+  so the row is read once to get $(m, s)$ and once more to write
+  $y$ (3 passes over memory instead of 2; still O(1) extra memory).  The
   same recurrence is the heart of flash attention (``attention.py``).  Each lane
-  keeps its own :math:`(m, s)` and the lanes are combined once at the end, so the
+  keeps its own $(m, s)$ and the lanes are combined once at the end, so the
   loop body has no cross-lane reductions.
 
 All arithmetic is done in float32, whatever the storage dtype.

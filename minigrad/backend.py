@@ -17,7 +17,7 @@ without a GPU.
 On a GPU every ``float(x)``, ``int(x)`` or ``if x.any():`` on a device array waits for
 the GPU and copies to the host (a *sync*). So value checks that would need one
 (class indices in range, probabilities in [0, 1], embedding indices) are opt-in
-there: ``MINIGRAD_CHECK_VALUES=1`` (see :func:`value_checks`). On the CPU they always run.
+there: ``MINIGRAD_CHECK_VALUES=1`` (see `value_checks`). On the CPU they always run.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         rtol: relative tolerance (see ``atol``).
         seed: seeds the random upstream gradient r.
 
-    Returns True, or raises :class:`GradcheckError` naming the input, the element,
+    Returns True, or raises `GradcheckError` naming the input, the element,
     both values, and the worst relative error over that input.
     """
     inputs = _as_inputs(inputs)

@@ -1,7 +1,7 @@
 """Writing files so that nothing half-written is ever left on disk.
 
 Every file minigrad writes (checkpoints, the MNIST cache, plots, reports) goes
-through :func:`atomic_write`: the bytes go to a temporary file in the same
+through `atomic_write`: the bytes go to a temporary file in the same
 directory, which is renamed over the target only once it is complete.
 ``os.replace`` is atomic within one file system, so an interrupted run leaves
 either the old file or the new one, never a truncated one.
@@ -149,7 +149,7 @@ class _Terminated(BaseException):
 
 
 class _SigtermGuard:
-    """While active (main thread, default SIGTERM disposition): SIGTERM raises :class:`_Terminated`.
+    """While active (main thread, default SIGTERM disposition): SIGTERM raises `_Terminated`.
 
     On exit the previous disposition is restored and, if SIGTERM arrived, it is
     delivered again, so the process terminates as the sender asked.

@@ -3,7 +3,7 @@
 A checkpoint (``minigrad.save(model.state_dict(), path)``) holds weights only: to
 use it you must rebuild the architecture in code. A *servable* file also records
 *which* architecture: the name of a builder registered in
-:mod:`minigrad.nn.registry` and the keyword arguments to call it with. So
+`minigrad.nn.registry` and the keyword arguments to call it with. So
 ``python -m minigrad.serve --model mnist=mlp.npz`` can rebuild the model from the
 file alone.
 
@@ -38,8 +38,8 @@ def save_model(model, path, builder: str | None = None, **config) -> None:
 
     Args:
         model: an ``nn.Module``.
-        path: the file; its suffix chooses the format as in :func:`minigrad.save`.
-        builder: the registered builder's name (see :func:`minigrad.nn.registry.list_models`).
+        path: the file; its suffix chooses the format as in `minigrad.save`.
+        builder: the registered builder's name (see `minigrad.nn.registry.list_models`).
             May be omitted for a model made by ``registry.get_model`` or ``load_model``,
             which remember theirs.
         **config: the builder's keyword arguments (JSON values), e.g. ``vocab_size=5000``;
@@ -105,13 +105,13 @@ def _parse_header(header, path) -> tuple[str, dict]:
 
 
 def read_model_header(path) -> tuple[str, dict]:
-    """``(builder name, config)`` recorded in a file written by :func:`save_model`."""
+    """``(builder name, config)`` recorded in a file written by `save_model`."""
     contents = load(path)
     return _parse_header(contents.get(MODEL_KEY) if isinstance(contents, dict) else None, path)
 
 
 def load_model(path):
-    """Rebuild the model saved in ``path`` by :func:`save_model`, in eval mode.
+    """Rebuild the model saved in ``path`` by `save_model`, in eval mode.
 
     The builder named in the file must be registered (``KeyError`` otherwise); the
     weights must match it exactly (``load_state_dict(strict=True)``). No code from

@@ -17,7 +17,7 @@ _rng = np.random.default_rng(0)
 
 
 def manual_seed(seed: int):
-    """Seed minigrad's global random generator (returns it as a :class:`Generator`)."""
+    """Seed minigrad's global random generator (returns it as a `Generator`)."""
     global _rng
     _rng = np.random.default_rng(seed)
     return Generator._of(_rng, seed)

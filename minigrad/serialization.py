@@ -32,10 +32,10 @@ parsed first, only the entries it references are read, and every entry's
 declared size is checked against ``max_bytes`` *before* anything is
 decompressed or allocated. A file that is not a checkpoint (a PyTorch ``.pt``,
 a lone ``.npy``, an empty, truncated or tampered file) raises one
-:class:`CheckpointError` (a ``ValueError``) saying what the file is and what
+`CheckpointError` (a ``ValueError``) saying what the file is and what
 was expected.
 
-The file is written atomically through :mod:`minigrad.io`: to a temporary
+The file is written atomically through `minigrad.io`: to a temporary
 file in the same directory, then renamed over ``path``, so a crash mid-save
 never leaves a half-written checkpoint where a good one was.
 """
@@ -61,7 +61,7 @@ __all__ = ["save", "load", "CheckpointError", "DEFAULT_MAX_BYTES"]
 _STRUCTURE_KEY = "__minigrad_structure__"
 _SCALARS = (bool, int, float, str, type(None))
 
-#: The smallest default ``max_bytes`` of :func:`load` (1 GiB); the default is the
+#: The smallest default ``max_bytes`` of `load` (1 GiB); the default is the
 #: larger of this and 64 times the file's size.
 DEFAULT_MAX_BYTES = 2**30
 _DEFAULT_EXPANSION = 64
@@ -74,7 +74,7 @@ _SAFETENSORS_HINT = 'pip install "minigrad-edu[serve]" (or pip install safetenso
 
 
 class CheckpointError(ValueError):
-    """A file that :func:`minigrad.load` cannot read as a checkpoint (says what it is instead)."""
+    """A file that `minigrad.load` cannot read as a checkpoint (says what it is instead)."""
 
 
 # ----------------------------------------------------------------------------- save
@@ -194,7 +194,7 @@ def _fail(path, what: str, expected: str = _EXPECTED) -> CheckpointError:
 
 
 def _sniff(path, head: bytes, size: int) -> str:
-    """'npz' or 'safetensors'; anything else is a :class:`CheckpointError`."""
+    """'npz' or 'safetensors'; anything else is a `CheckpointError`."""
     if size == 0:
         raise _fail(path, "the file is empty (0 bytes)")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
@@ -491,7 +491,7 @@ def load(path, map_location=None, weights_only=None, *, max_bytes: int | None = 
         max_bytes: the most bytes of array data this call may allocate, checked
             against every entry's declared size before it is read. Default: 1 GiB
             or 64 times the file's size, whichever is larger (``.npz`` files from
-            :func:`save` and ``.safetensors`` files are never larger in memory than
+            `save` and ``.safetensors`` files are never larger in memory than
             on disk, so only compressed archives can reach it).
 
     Raises:

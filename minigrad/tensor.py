@@ -1,7 +1,7 @@
 """Tensor, Function and the backward pass.
 
-A :class:`Tensor` wraps an array (NumPy on the CPU, CuPy on a GPU). Every op is a
-:class:`Function` with a ``forward`` on arrays and a ``backward`` that maps the
+A `Tensor` wraps an array (NumPy on the CPU, CuPy on a GPU). Every op is a
+`Function` with a ``forward`` on arrays and a ``backward`` that maps the
 gradient of the output to the gradients of the inputs (the chain rule, one link).
 Applying a Function to tensors that require grad records it in the output's
 ``_ctx``, so the outputs remember how they were made: that is the graph.
@@ -209,7 +209,7 @@ class Function:
     one input); ``None`` means "no gradient" (e.g. for a mask, or where
     ``self.needs_input_grad[i]`` is False because that input does not require grad). Ops whose inputs
     broadcast set ``broadcasts = True`` and return gradients of the broadcast
-    shape: the engine reduces them with :func:`unbroadcast`.
+    shape: the engine reduces them with `unbroadcast`.
     """
 
     broadcasts = False

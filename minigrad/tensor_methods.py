@@ -2,7 +2,7 @@
 
 Each method is one line that names the function it calls, so "go to definition" on
 ``x.sum`` lands here and one more jump lands on the op, its Function, its forward and
-its backward. :class:`~minigrad.tensor.Tensor` inherits these methods; the engine
+its backward. `Tensor` inherits these methods; the engine
 itself (graph, backward pass, in-place rules) stays in ``minigrad/tensor.py``.
 
 The signatures are the ops' own (``tests/test_tensor.py`` checks that each method

@@ -1,11 +1,11 @@
 """``minigrad.autograd``: PyTorch's autograd API on minigrad's engine.
 
-* :class:`Function` — a custom op written as PyTorch writes it (static
+* `Function` — a custom op written as PyTorch writes it (static
   ``forward(ctx, ...)`` / ``backward(ctx, ...)`` on Tensors, ``ctx.save_for_backward``),
   run by the engine's own ``Function`` of ``minigrad/tensor.py``.
-* :func:`grad` — gradients of outputs with respect to chosen inputs, returned
+* `grad` — gradients of outputs with respect to chosen inputs, returned
   instead of added into ``.grad``.
-* :func:`backward` — ``minigrad.autograd.backward(tensors, grad_tensors)``.
+* `backward` — ``minigrad.autograd.backward(tensors, grad_tensors)``.
 
 >>> class Square(minigrad.autograd.Function):
 ...     @staticmethod
@@ -52,7 +52,7 @@ class FunctionCtx:
 
 
 class _CustomNode(_EngineFunction):
-    """The engine node standing for one call of a user's :class:`Function`.
+    """The engine node standing for one call of a user's `Function`.
 
     Its ``forward`` has already run (the user's code, on Tensors, under ``no_grad``);
     ``backward`` calls the user's ``backward`` on Tensors and hands arrays back.

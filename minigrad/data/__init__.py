@@ -1,4 +1,4 @@
-"""The older name of :mod:`minigrad.utils.data` (PyTorch's ``torch.utils.data``).
+"""The older name of `minigrad.utils.data` (PyTorch's ``torch.utils.data``).
 
 ``from minigrad.data import DataLoader, TensorDataset`` keeps working and gives the
 very same classes; new code should import from ``minigrad.utils.data``.

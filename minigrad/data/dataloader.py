@@ -1,4 +1,4 @@
-"""The older path of :mod:`minigrad.utils.data.dataloader` (kept so old imports work)."""
+"""The older path of `minigrad.utils.data.dataloader` (kept so old imports work)."""
 
 from minigrad.utils.data.collate import default_collate, default_convert  # noqa: F401
 from minigrad.utils.data.dataloader import *  # noqa: F403

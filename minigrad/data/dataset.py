@@ -1,4 +1,4 @@
-"""The older path of :mod:`minigrad.utils.data.dataset` (kept so old imports work)."""
+"""The older path of `minigrad.utils.data.dataset` (kept so old imports work)."""
 
 from minigrad.utils.data.dataset import *  # noqa: F403
 from minigrad.utils.data.dataset import (  # noqa: F401

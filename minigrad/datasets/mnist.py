@@ -166,11 +166,11 @@ def fetch(url: str, max_bytes: int | None = None, deadline: float | None = None,
     Args:
         url: what to download.
         max_bytes: stop with a ``ValueError`` as soon as the body exceeds this
-            (default :data:`MAX_DOWNLOAD_BYTES`); a declared ``Content-Length``
+            (default `MAX_DOWNLOAD_BYTES`); a declared ``Content-Length``
             over it is refused before reading.
         deadline: a ``time.monotonic()`` value; past it the download stops with
             a ``TimeoutError`` (checked between reads, each of which waits at most
-            :data:`TIMEOUT` seconds).
+            `TIMEOUT` seconds).
         opener: ``(request, timeout=...) -> response`` (default
             ``urllib.request.urlopen``); tests pass a local fake, never the network.
     """
@@ -321,10 +321,10 @@ def load_mnist(data_dir=None, download: bool = True, fetch=None,
 
     Args:
         data_dir: cache root (the files go in ``<data_dir>/mnist/``); default
-            :func:`default_data_dir`.
+            `default_data_dir`.
         download: try the mirrors when the cache lacks a file.
-        fetch: ``url -> bytes`` used to download (default: this module's :func:`fetch`,
-            which stops at each file's published size and at :data:`DOWNLOAD_DEADLINE`;
+        fetch: ``url -> bytes`` used to download (default: this module's `fetch`,
+            which stops at each file's published size and at `DOWNLOAD_DEADLINE`;
             a custom one's result is checked against the size after the fact).
         verbose: print the one line that says which data is used.
 

@@ -25,11 +25,11 @@ Backends:
 Failure behaviour: after ``init_process_group`` an exception that nobody catches on
 one rank prints its traceback and calls ``MPI.Abort``, which makes the launcher end
 every rank, so a job never hangs waiting for a dead peer. A collective that does not
-finish within ``timeout`` raises :class:`CollectiveTimeout` (and so also aborts).
+finish within ``timeout`` raises `CollectiveTimeout` (and so also aborts).
 
 Collectives take Tensors (or raw NumPy/CuPy arrays), must be called by every rank
 in the same order, and work in place on contiguous memory. With ``async_op=True``
-they return a :class:`Work` at once; ``work.wait()`` finishes them.
+they return a `Work` at once; ``work.wait()`` finishes them.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ __all__ = [
 
 
 class ReduceOp(enum.Enum):
-    """How :func:`all_reduce` combines the ranks' values, element by element."""
+    """How `all_reduce` combines the ranks' values, element by element."""
 
     SUM = "sum"
     PRODUCT = "product"
@@ -74,7 +74,7 @@ DEFAULT_TIMEOUT = {"mpi": datetime.timedelta(minutes=30), "nccl": datetime.timed
 
 
 def is_available() -> bool:
-    """True: this package exists (PyTorch's meaning). See :func:`is_mpi_available`."""
+    """True: this package exists (PyTorch's meaning). See `is_mpi_available`."""
     return True
 
 
@@ -143,7 +143,7 @@ def init_process_group(backend: str | None = None, *, timeout: datetime.timedelt
 
 
 def is_initialized() -> bool:
-    """True between :func:`init_process_group` and :func:`destroy_process_group`."""
+    """True between `init_process_group` and `destroy_process_group`."""
     return _group is not None
 
 
@@ -265,7 +265,7 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
     """Combine ``tensor`` across ranks, in place: afterwards every rank holds the result.
 
     ``op`` is SUM, PRODUCT, MIN, MAX or AVG (SUM divided by the world size). Returns
-    None, or a :class:`Work` with ``async_op=True``.
+    None, or a `Work` with ``async_op=True``.
     """
     g = _check_group(group)
     array = _array(tensor, "all_reduce")
@@ -315,7 +315,7 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
 
     ``tensor_list`` holds ``world_size`` tensors of ``tensor``'s shape and dtype. MPI
     gathers into one contiguous buffer, which is then copied into the list's tensors
-    (:func:`all_gather_into_tensor` avoids that copy).
+    (`all_gather_into_tensor` avoids that copy).
     """
     g = _check_group(group)
     array = _array(tensor, "all_gather")
@@ -363,7 +363,7 @@ def reduce_scatter(output, input_list: list, op: ReduceOp = ReduceOp.SUM, group=
     """Reduce ``input_list[r]`` across ranks into rank r's ``output``.
 
     The list is concatenated into one buffer first (a copy);
-    :func:`reduce_scatter_tensor` avoids it.
+    `reduce_scatter_tensor` avoids it.
     """
     g = _check_group(group)
     out = _array(output, "reduce_scatter")

@@ -8,7 +8,7 @@ rank counts the processes on the same machine.
 
 Collectives are queued on the *current CuPy stream* and return at once, as
 PyTorch's NCCL collectives do: later work on the same stream sees the result.
-``async_op=True`` returns a :class:`Work` whose ``wait()`` blocks the host until
+``async_op=True`` returns a `Work` whose ``wait()`` blocks the host until
 the collective has run (it polls a CUDA event against the group's timeout).
 
 Written against ``cupy.cuda.nccl``'s documented API; it cannot run on a machine

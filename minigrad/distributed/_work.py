@@ -18,7 +18,7 @@ class Work:
     MPI, ``request.Test``); ``finish`` runs once after that, on the caller's side
     (e.g. the division of ``ReduceOp.AVG``, or copying gathered pieces out). The
     wait polls ``test`` against the group's deadline, so a rank whose peers died
-    or never joined gets a clear :class:`CollectiveTimeout` instead of hanging.
+    or never joined gets a clear `CollectiveTimeout` instead of hanging.
     """
 
     def __init__(self, name: str, test, finish=None, timeout: float | None = None, result=None):
@@ -45,7 +45,7 @@ class Work:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the collective has finished; returns True (as PyTorch does).
 
-        Raises :class:`CollectiveTimeout` after ``timeout`` seconds (default: the
+        Raises `CollectiveTimeout` after ``timeout`` seconds (default: the
         process group's timeout), naming the collective.
         """
         if self._done:

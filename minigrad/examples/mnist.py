@@ -203,7 +203,7 @@ def load_data(args):
 def train_one_epoch(model, loader, optimizer, device: str, desc: str):
     """One pass over ``loader``; returns the mean loss and the accuracy over its samples.
 
-    Raises :class:`TrainingDiverged` (before any update from that batch) when the
+    Raises `TrainingDiverged` (before any update from that batch) when the
     loss is NaN or infinite: training on from there only spreads NaN to every weight.
     """
     model.train()

@@ -1,7 +1,7 @@
 """Attention layers: ``MultiheadAttention`` and positional encodings.
 
 The attention itself, softmax(Q Kᵀ/√d + mask) V, is the fused Function
-:func:`minigrad.ops.attention.scaled_dot_product_attention`.
+`minigrad.ops.attention.scaled_dot_product_attention`.
 """
 
 from __future__ import annotations

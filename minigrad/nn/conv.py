@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv2d`` and ``Conv1d`` (the math is in :mod:`minigrad.ops.conv`)."""
+"""Convolution layers: ``Conv2d`` and ``Conv1d`` (the math is in `minigrad.ops.conv`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Module, Parameter and the containers (Sequential, ModuleList, ModuleDict).
 
-A :class:`Module` is a function with state: its :class:`Parameter` s (the
+A `Module` is a function with state: its `Parameter` s (the
 weights an optimizer trains), its *buffers* (state that is not trained, such as
 BatchNorm's running statistics) and its sub-modules. Assigning one of these to
 an attribute registers it, in definition order, exactly as in PyTorch::

@@ -1,6 +1,6 @@
 """Normalization layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm``.
 
-The math (and the fused backward) is in :mod:`minigrad.ops.norm`.
+The math (and the fused backward) is in `minigrad.ops.norm`.
 """
 
 from __future__ import annotations

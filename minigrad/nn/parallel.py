@@ -1,4 +1,4 @@
-"""Data-parallel training: :class:`DistributedDataParallel` (PyTorch's name and arguments).
+"""Data-parallel training: `DistributedDataParallel` (PyTorch's name and arguments).
 
 Each of N processes holds a full copy of the model and computes the gradient of
 the loss on its own shard of the batch. If the shards have equal size B and the

@@ -1,4 +1,4 @@
-"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (math in :mod:`minigrad.ops.pool`)."""
+"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (math in `minigrad.ops.pool`)."""
 
 from __future__ import annotations
 

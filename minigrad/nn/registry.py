@@ -1,8 +1,8 @@
 """Named model builders: the only code a saved model file may ask for.
 
-A *servable* file (:func:`minigrad.save_model`) holds the weights plus the name of
+A *servable* file (`minigrad.save_model`) holds the weights plus the name of
 a builder registered here and the keyword arguments to call it with. Loading
-(:func:`minigrad.load_model`) looks the name up in this registry, calls the
+(`minigrad.load_model`) looks the name up in this registry, calls the
 builder, and loads the weights into what it returns. A file can only *name* a
 builder; it never holds an import path or pickled code, so opening a model file
 from someone else cannot run their code.
@@ -158,7 +158,7 @@ def register_model(name: str, *, inputs=None, outputs=None, validate: Callable |
 
     Args:
         name: the name a model file refers to (e.g. ``"mnist-mlp"``).
-        inputs: the model's inputs, a sequence of :class:`TensorSpec` or
+        inputs: the model's inputs, a sequence of `TensorSpec` or
             ``(name, datatype, shape)`` tuples in the order of ``forward``'s arguments;
             or a function ``f(**config)`` returning one.
         outputs: the same for the tensors ``forward`` returns, in order.
@@ -201,7 +201,7 @@ def get_model_builder(name: str) -> Callable:
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` registered under ``name`` (KeyError if none)."""
+    """The `ModelSpec` registered under ``name`` (KeyError if none)."""
     return _lookup(name)
 
 
@@ -224,7 +224,7 @@ def _check_config(name: str, config: dict) -> dict:
 def get_model(name: str, **config):
     """Build a fresh model: ``get_model_builder(name)(**config)``, remembering name and config.
 
-    The name and arguments are kept on the module (see :func:`model_config`) so that
+    The name and arguments are kept on the module (see `model_config`) so that
     ``minigrad.save_model(model, path)`` needs no ``builder=``.
     """
     config = _check_config(name, config)
@@ -237,7 +237,7 @@ def get_model(name: str, **config):
 
 
 def model_config(model) -> tuple[str, dict] | None:
-    """``(builder name, config)`` of a model made by :func:`get_model` or ``load_model``, else None."""
+    """``(builder name, config)`` of a model made by `get_model` or ``load_model``, else None."""
     return getattr(model, "_minigrad_builder", None)
 
 
@@ -330,7 +330,7 @@ def _check_lengths(arrays: dict, **config) -> None:
 )
 def lstm_classifier(vocab_size: int, num_classes: int, embed_dim: int = 64, hidden_size: int = 128,
                     readout: str = "last step", dropout: float = 0.3, padding_idx: int = 0):
-    """Chapter 7's LSTM document classifier (:class:`LSTMClassifier`)."""
+    """Chapter 7's LSTM document classifier (`LSTMClassifier`)."""
     return LSTMClassifier(vocab_size, embed_dim, hidden_size, num_classes, readout, dropout,
                           padding_idx)
 
@@ -349,5 +349,5 @@ def _check_max_len(arrays: dict, max_len: int = 256, **config) -> None:
 )
 def transformer_lm(vocab_size: int, d_model: int = 128, n_heads: int = 4, n_layers: int = 2,
                    d_ff: int = 512, max_len: int = 256, dropout: float = 0.0):
-    """The decoder-only :class:`~minigrad.nn.TransformerLM` of chapter 8."""
+    """The decoder-only `TransformerLM` of chapter 8."""
     return nn.TransformerLM(vocab_size, d_model, n_heads, n_layers, d_ff, max_len, dropout)

@@ -3,19 +3,19 @@
 PyTorch's layers, with their arguments, parameter names and masks (a PyTorch
 ``state_dict`` loads into them key for key):
 
-- :class:`TransformerEncoderLayer`: self-attention, then a feed-forward network.
-- :class:`TransformerDecoderLayer`: masked self-attention, attention over the
+- `TransformerEncoderLayer`: self-attention, then a feed-forward network.
+- `TransformerDecoderLayer`: masked self-attention, attention over the
   encoder's output (the *memory*), then a feed-forward network.
-- :class:`TransformerEncoder` / :class:`TransformerDecoder`: N copies of a layer
+- `TransformerEncoder` / `TransformerDecoder`: N copies of a layer
   and an optional final LayerNorm.
-- :class:`Transformer`: the encoder-decoder model of Vaswani et al. (2017).
+- `Transformer`: the encoder-decoder model of Vaswani et al. (2017).
 
-Masks follow :class:`~minigrad.nn.MultiheadAttention` (a boolean ``True`` = may
+Masks follow `MultiheadAttention` (a boolean ``True`` = may
 NOT attend; a float mask is added to the scores). Inputs are (S, N, E) by
 default, (N, S, E) with ``batch_first=True``, or unbatched (S, E).
 
-minigrad's own :class:`TransformerBlock` (pre-LayerNorm, GELU, GPT-2 style) and
-:class:`TransformerLM` stay as the readable model of chapter 8.
+minigrad's own `TransformerBlock` (pre-LayerNorm, GELU, GPT-2 style) and
+`TransformerLM` stay as the readable model of chapter 8.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class TransformerDecoderLayer(Module):
     r"""One decoder layer of Vaswani et al. (2017), PyTorch's ``nn.TransformerDecoderLayer``.
 
     Three blocks, each with a residual connection and a LayerNorm (after it, or
-    before it with ``norm_first=True``, as :class:`TransformerEncoderLayer`):
+    before it with ``norm_first=True``, as `TransformerEncoderLayer`):
 
     1. self-attention over the target, $\mathrm{dropout_1}(\mathrm{MHA_{self}}(x, x, x))$;
     2. attention over the encoder's output $m$,
@@ -158,7 +158,7 @@ class TransformerDecoderLayer(Module):
     3. the feed-forward network,
        $\mathrm{dropout_3}(W_2\, \mathrm{dropout}(\mathrm{act}(W_1 x + b_1)) + b_2)$.
 
-    Arguments as :class:`TransformerEncoderLayer`. Sub-modules, PyTorch's names:
+    Arguments as `TransformerEncoderLayer`. Sub-modules, PyTorch's names:
     ``self_attn``, ``multihead_attn``, ``linear1``, ``dropout``, ``linear2``,
     ``norm1``, ``norm2``, ``norm3``, ``dropout1``, ``dropout2``, ``dropout3``.
 
@@ -241,7 +241,7 @@ class TransformerEncoder(Module):
     not reproduced: here padded positions hold the computed values).
 
     ``forward(src, mask=None, src_key_padding_mask=None, is_causal=None)``: the
-    masks as :class:`TransformerEncoderLayer`'s, passed to every layer.
+    masks as `TransformerEncoderLayer`'s, passed to every layer.
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm=None,
@@ -385,7 +385,7 @@ class TransformerBlock(Module):
     GPT-2 (PyTorch: ``gelu(x, approximate="tanh")``).
 
     Input (N, L, d_model). ``causal=True`` lets position i attend only to j <= i.
-    Sub-modules: ``ln1``, ``attn`` (:class:`MultiheadAttention`), ``ln2``, ``fc1``
+    Sub-modules: ``ln1``, ``attn`` (`MultiheadAttention`), ``ln2``, ``fc1``
     (d_model -> d_ff), ``fc2`` (d_ff -> d_model).
     """
 

@@ -78,7 +78,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     r"""Clamp every gradient entry to $[-c, c]$ in place, $c$ = ``clip_value``, as
     ``torch.nn.utils.clip_grad_value_``.
 
-    Unlike :func:`clip_grad_norm_` this changes the gradient's direction.
+    Unlike `clip_grad_norm_` this changes the gradient's direction.
 
     Args:
         parameters: a Tensor or an iterable of Tensors; those without a gradient are skipped.

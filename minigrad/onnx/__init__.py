@@ -328,7 +328,7 @@ def export(model, args, f, *, input_names=None, output_names=None, opset_version
     """Write ``model`` as an ONNX file ``f`` (a path); return the ``onnx.ModelProto``.
 
     Args:
-        model: a module built from the layers in :data:`SUPPORTED` (in eval mode: BatchNorm
+        model: a module built from the layers in `SUPPORTED` (in eval mode: BatchNorm
             uses its running statistics, Dropout is the identity).
         args: an example input (Tensor or array), or a tuple of them for a model with
             several inputs (chapter 7's ``LSTMClassifier``: tokens and lengths); used for

@@ -2,7 +2,7 @@
 
 These are the differentiable *out-of-place* forms of assignment. The in-place
 methods (``x[i] = v``, ``x.fill_(0)``, ``x.copy_(y)``, ``x.add_(y)``, ...) are one
-mechanism in :meth:`Tensor._inplace`: it runs the out-of-place op below, writes
+mechanism in `Tensor._inplace`: it runs the out-of-place op below, writes
 the result into ``x``'s memory and makes ``x`` the op's output in the graph, as
 PyTorch records in-place ops.
 """
@@ -115,7 +115,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
     """``x`` with ``value`` where ``mask`` is True: $y = \text{mask} ? v : x$ (``torch.masked_fill``).
 
     The gradient flows to ``x`` where the mask is False (and to ``value`` where it
-    is True, when ``value`` is a tensor), through :func:`~minigrad.ops.where`.
+    is True, when ``value`` is a tensor), through `where`.
     """
     from minigrad.ops.elementwise import where
 

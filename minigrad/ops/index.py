@@ -188,7 +188,7 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
 
     ``src`` may be a tensor or a number (``value=`` is PyTorch's other spelling).
     ``reduce="add"`` / ``"multiply"`` combine with the existing value instead
-    (PyTorch's older interface; use :func:`scatter_reduce`).
+    (PyTorch's older interface; use `scatter_reduce`).
     """
     if src is None:
         if value is None:
@@ -321,7 +321,7 @@ def scatter_reduce(input: Tensor, dim: int, index, src, reduce: str, *, include_
 def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     r"""``input`` read at ``indices`` along ``dim``, the two broadcast against each other outside
     ``dim`` (``torch.take_along_dim``, NumPy's ``take_along_axis``); ``dim=None`` reads the flattened
-    tensor. The gradient is a scatter-add, as :func:`gather`'s."""
+    tensor. The gradient is a scatter-add, as `gather`'s."""
     idx = _index_array(indices, input._data, "take_along_dim")
     if dim is None:
         return gather(input.reshape(-1), 0, idx.reshape(-1))

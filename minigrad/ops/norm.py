@@ -38,7 +38,7 @@ def _normalized_grad(g_hat, x_hat, inv_std, axes):
 class BatchNorm(Function):
     """Batch normalization over every axis but the channel axis 1 (Ioffe & Szegedy, 2015).
 
-    ``mean`` and ``var`` are computed by :func:`batch_norm` (from the batch in
+    ``mean`` and ``var`` are computed by `batch_norm` (from the batch in
     training, the running estimates in eval); ``batch_stats`` says whether they
     depend on x, which decides the backward formula.
     """

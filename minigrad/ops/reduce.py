@@ -197,7 +197,7 @@ class StdFromVar(Function):
 
 def std(x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
         keepdims=False) -> Tensor:
-    r"""Standard deviation $\sqrt{\mathrm{var}(x)}$ (same arguments as :func:`var`); its
+    r"""Standard deviation $\sqrt{\mathrm{var}(x)}$ (same arguments as `var`); its
     gradient at zero variance is 0, as in PyTorch."""
     v = var(x, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis, keepdims=keepdims)
     return StdFromVar.apply(v)

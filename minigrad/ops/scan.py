@@ -132,7 +132,7 @@ def cummax(x: Tensor, dim: int):
 
 def cummin(x: Tensor, dim: int):
     r"""Running minimum along ``dim``, ``(values, indices)``: $y_i = \min_{j \le i} x_j$
-    (``torch.cummin``; ties and gradient as :func:`cummax`)."""
+    (``torch.cummin``; ties and gradient as `cummax`)."""
     return cummin_result(*_cumulative_extremum(x, dim, False, "cummin"))
 
 

@@ -1,7 +1,7 @@
 r"""Order statistics: ``sort``, ``argsort``, ``topk``, ``kthvalue``, ``median``, ``mode``, ``unique``.
 
 Each op finds *indices* (no gradient: a permutation is piecewise constant) and then
-reads the values at them with :func:`~minigrad.ops.index.gather`, so every gradient
+reads the values at them with `gather`, so every gradient
 here is gather's: $\partial L/\partial x$ = g scattered back to the positions the
 values were read from. Sorting is stable, so ties keep their original order.
 """

@@ -95,7 +95,7 @@ class AdamW(Adam):
 
     With Adam's coupled L2 the decay term $\lambda\theta$ is divided by $\sqrt{\hat v}$
     like the gradient, so weights with large gradients are barely regularised;
-    AdamW decays all alike. Same arguments as :class:`Adam`, with
+    AdamW decays all alike. Same arguments as `Adam`, with
     ``weight_decay=1e-2`` by default and ``decoupled_weight_decay`` always True.
     """
 

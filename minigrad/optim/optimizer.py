@@ -219,7 +219,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and state saved by :meth:`state_dict` (to resume training).
+        """Restore hyperparameters and state saved by `state_dict` (to resume training).
 
         The optimizer must have been built over the same parameters, in the same
         groups and order. Everything is checked before anything is changed.

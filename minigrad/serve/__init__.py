@@ -4,7 +4,7 @@ The server speaks the **Open Inference Protocol v2** (the REST API of KServe and
 of NVIDIA Triton Inference Server), so existing clients of that protocol work
 unchanged. It runs on Starlette and uvicorn (the ``serve`` extra:
 ``pip install 'minigrad-edu[serve]'``), coalesces concurrent requests into
-batches (:mod:`minigrad.serve.batching`), runs each model in its own worker
+batches (`minigrad.serve.batching`), runs each model in its own worker
 thread under ``no_grad``, and exports Prometheus metrics at ``/metrics``.
 
 From Python:
@@ -14,9 +14,9 @@ From Python:
     with BackgroundServer(models) as server:       # a free port on 127.0.0.1
         print(server.url)
 
-Modules: :mod:`~minigrad.serve.protocol` (request/response JSON),
-:mod:`~minigrad.serve.batching` (dynamic batching), :mod:`~minigrad.serve.models`
-(minigrad and onnxruntime models), :mod:`~minigrad.serve.app` (HTTP).
+Modules: `protocol` (request/response JSON),
+`batching` (dynamic batching), `models`
+(minigrad and onnxruntime models), `app` (HTTP).
 """
 
 from minigrad.serve.app import BackgroundServer, ServeConfig, create_app, is_loopback, make_server

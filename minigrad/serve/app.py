@@ -365,7 +365,7 @@ def _protocol_class(header_timeout: float, keep_alive: float, max_connections: i
 
 def make_server(models: dict[str, ServedModel], config: ServeConfig | None = None,
                 host: str = "127.0.0.1", port: int = 8000):
-    """A ``uvicorn.Server`` for :func:`create_app` with the config's limits and timeouts."""
+    """A ``uvicorn.Server`` for `create_app` with the config's limits and timeouts."""
     import uvicorn
 
     config = config or ServeConfig()

@@ -57,7 +57,7 @@ class DynamicBatcher:
         run: the model: a dict of input arrays (batch first) to a dict of output arrays.
         max_batch_size: most rows per forward (1 turns batching off).
         batch_delay: seconds the worker waits for more requests after the first one.
-        max_queue: most requests waiting; :meth:`submit` raises :class:`QueueFull` beyond.
+        max_queue: most requests waiting; `submit` raises `QueueFull` beyond.
         on_batch: called with the number of rows of each forward (for metrics).
         name: the thread's name.
     """

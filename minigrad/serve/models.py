@@ -1,6 +1,6 @@
 """What the server serves: a model with a signature and a ``run(arrays) -> arrays`` method.
 
-Two kinds: a minigrad model rebuilt from a servable file (:func:`minigrad.load_model`),
+Two kinds: a minigrad model rebuilt from a servable file (`minigrad.load_model`),
 and an ``.onnx`` file run by onnxruntime (when the ``onnx`` extra is installed).
 """
 
@@ -17,7 +17,7 @@ __all__ = ["ServedModel", "MinigradModel", "OnnxModel", "load_served_model"]
 
 
 class ServedModel:
-    """Base class: ``name``, ``platform``, ``inputs``/``outputs`` (:class:`TensorSpec`), ``run``."""
+    """Base class: ``name``, ``platform``, ``inputs``/``outputs`` (`TensorSpec`), ``run``."""
 
     name: str
     platform: str

@@ -7,8 +7,8 @@ An inference request is
      "outputs": [{"name": "logits"}]}            # optional: which outputs to return
 
 where ``data`` holds the tensor's elements in row-major order, flat or nested as
-the shape. :func:`parse_request` checks it against the model's signature and
-returns NumPy arrays; every problem raises :class:`ProtocolError` with the HTTP
+the shape. `parse_request` checks it against the model's signature and
+returns NumPy arrays; every problem raises `ProtocolError` with the HTTP
 status and a message that names the field, the shape or the datatype at fault.
 """
 

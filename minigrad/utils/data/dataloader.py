@@ -39,25 +39,25 @@ class DataLoader:
     ...     ...
 
     Each epoch the ``batch_sampler`` gives lists of indices (by default
-    ``BatchSampler(sampler, batch_size, drop_last)`` over a :class:`RandomSampler`
-    when ``shuffle=True``, else a :class:`SequentialSampler`); the samples at those
-    indices are merged by ``collate_fn`` (default :func:`default_collate`).
+    ``BatchSampler(sampler, batch_size, drop_last)`` over a `RandomSampler`
+    when ``shuffle=True``, else a `SequentialSampler`); the samples at those
+    indices are merged by ``collate_fn`` (default `default_collate`).
     ``len(loader)`` is the number of batches: $\\lceil N / B \\rceil$, or
     $\\lfloor N / B \\rfloor$ with ``drop_last=True``.
 
     Args:
-        dataset: a map-style :class:`Dataset` (``len`` and ``ds[i]``) or an
-            :class:`IterableDataset` (read in order, cut into batches).
+        dataset: a map-style `Dataset` (``len`` and ``ds[i]``) or an
+            `IterableDataset` (read in order, cut into batches).
         batch_size: samples per batch; ``None`` turns automatic batching off
             (each sample is yielded alone, through ``default_convert``).
         shuffle: a new random order every epoch (map-style datasets only).
-        sampler: an iterable of indices with a ``len`` (a :class:`Sampler`,
-            e.g. :class:`DistributedSampler`); excludes ``shuffle``.
+        sampler: an iterable of indices with a ``len`` (a `Sampler`,
+            e.g. `DistributedSampler`); excludes ``shuffle``.
         batch_sampler: an iterable of lists of indices; excludes ``batch_size``,
             ``shuffle``, ``sampler`` and ``drop_last``.
         num_workers: accepted for PyTorch programs, but **minigrad loads every
             batch in the main process** whatever its value (so ``worker_init_fn``
-            is never called and :func:`get_worker_info` returns ``None``); the
+            is never called and `get_worker_info` returns ``None``); the
             batches and their order are those of ``num_workers=0``.
         collate_fn: merges a list of samples into a batch.
         pin_memory: accepted and ignored (NumPy memory needs no pinning; CuPy
@@ -72,7 +72,7 @@ class DataLoader:
             ``minigrad.manual_seed`` makes a run repeatable.
         seed: (minigrad only) shuffle epoch ``e`` with a generator seeded with
             ``(seed, e)``: every epoch differs, a run is repeatable, and
-            :meth:`set_epoch` jumps to an epoch (e.g. when resuming).
+            `set_epoch` jumps to an epoch (e.g. when resuming).
 
     Raises:
         ValueError: PyTorch's exclusions (``sampler`` with ``shuffle``;
@@ -83,8 +83,8 @@ class DataLoader:
             ``prefetch_factor``/``persistent_workers``/``multiprocessing_context``
             without workers, and ``seed`` with ``generator``.
 
-    Datasets with a ``get_batch(indices)`` method (:class:`TensorDataset` and its
-    :class:`Subset` s) are gathered with one indexing call per batch when
+    Datasets with a ``get_batch(indices)`` method (`TensorDataset` and its
+    `Subset` s) are gathered with one indexing call per batch when
     ``collate_fn`` is the default; the batch is the same as ``default_collate``'s.
     """
 

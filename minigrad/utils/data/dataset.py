@@ -28,10 +28,10 @@ class Dataset:
     """A map-style dataset: subclasses define ``__getitem__(i)`` (and usually ``__len__``).
 
     ``ds[i]`` returns one sample (often a tuple ``(x, y)``); ``ds1 + ds2`` is a
-    :class:`ConcatDataset`. As in PyTorch, a dataset may define
+    `ConcatDataset`. As in PyTorch, a dataset may define
     ``__getitems__(indices)`` returning the list of samples at ``indices`` in one
     call. minigrad adds a faster path: ``get_batch(indices)`` returning the
-    already-collated batch, which the :class:`~minigrad.utils.data.DataLoader`
+    already-collated batch, which the `DataLoader`
     uses (when ``collate_fn`` is the default) instead of a Python loop over the
     samples.
     """
@@ -140,7 +140,7 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at positions ``indices`` (in that order).
 
-    ``subset.indices`` is the sequence given (a list for :func:`random_split`).
+    ``subset.indices`` is the sequence given (a list for `random_split`).
     """
 
     def __init__(self, dataset, indices):
@@ -233,7 +233,7 @@ def _split_lengths(lengths, n: int) -> list[int]:
 
 
 def random_split(dataset, lengths, generator=None, *, seed: int | None = None) -> list[Subset]:
-    """Split ``dataset`` into non-overlapping random :class:`Subset` s.
+    """Split ``dataset`` into non-overlapping random `Subset` s.
 
     Args:
         dataset: a map-style dataset.
@@ -246,7 +246,7 @@ def random_split(dataset, lengths, generator=None, *, seed: int | None = None) -
         seed: (minigrad only) draw from a fresh generator seeded with ``seed``.
 
     Returns:
-        A list of :class:`Subset`, whose ``indices`` are lists of ints.
+        A list of `Subset`, whose ``indices`` are lists of ints.
     """
     n = len(dataset)
     counts = _split_lengths(lengths, n)
