@@ -6,47 +6,27 @@
 re-exports them; each chapter's layers add their import line below.
 """
 
-from minigrad.nn import (
-    functional,
-    init,
-    parallel,  # noqa: E402
-    utils,
+# isort: skip_file
+# In the order a reader meets them (the API page lists them so): Module and containers,
+# the basic layers, activations, losses, convolution and pooling, normalization, dropout,
+# embeddings, recurrent layers, attention and Transformers, then the tools around them.
+from minigrad.nn.module import Module, Parameter, Sequential, ModuleList, ModuleDict
+from minigrad.nn.layers import (
+    Linear, Identity, Flatten, Dropout,
+    ReLU, Sigmoid, Tanh, GELU, LeakyReLU, Softmax, LogSoftmax,
+    MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
 )
-from minigrad.nn.activation import *  # noqa: E402,F403
-from minigrad.nn.attention import LearnedPositionalEmbedding, MultiheadAttention, PositionalEncoding
+from minigrad.nn.activation import *  # noqa: F403
 from minigrad.nn.conv import Conv1d, Conv2d
+from minigrad.nn.pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d
+from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from minigrad.nn.dropout import Dropout1d, Dropout2d
 from minigrad.nn.embedding import Embedding
-from minigrad.nn.layers import (
-    GELU,
-    BCELoss,
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    Dropout,
-    Flatten,
-    Identity,
-    L1Loss,
-    LeakyReLU,
-    Linear,
-    LogSoftmax,
-    MSELoss,
-    NLLLoss,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
-from minigrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
-from minigrad.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from minigrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from minigrad.nn.registry import register_model  # noqa: E402
-from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from minigrad.nn.rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
+from minigrad.nn.attention import MultiheadAttention, PositionalEncoding, LearnedPositionalEmbedding
 from minigrad.nn.transformer import (
-    Transformer,
-    TransformerBlock,
-    TransformerDecoder,
-    TransformerDecoderLayer,
-    TransformerEncoder,
-    TransformerEncoderLayer,
-    TransformerLM,
+    TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder, Transformer,
+    TransformerBlock, TransformerLM,
 )
+from minigrad.nn import functional, init, utils, parallel
+from minigrad.nn.registry import register_model
