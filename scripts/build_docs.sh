@@ -5,7 +5,8 @@
 #   2. mkdocs build --strict: any warning (a broken link, a cross-reference to a name
 #      that does not exist, a failing chapter) fails the build.
 # Needs the docs and tutorials extras: .venv/bin/pip install -e ".[docs,tutorials]"
-# Nothing is downloaded: MathJax is loaded by the browser when a page is viewed.
+# Nothing is downloaded: MathJax is copied into the site from the django-static-mathjax
+# wheel (docs_hooks/mathjax.py), so the pages render their formulas offline too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -14,4 +15,6 @@ rm -rf .cache/tutorials
 find docs/tutorials/figures -name '*.png' -delete 2>/dev/null || true
 export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
 time "$PYTHON" -m mkdocs build --strict "$@"
-echo "docs: built into site/ (open site/index.html, or preview with: $PYTHON -m mkdocs serve)"
+# the site must work opened from disk: file links, offline search, no leaked reST markup
+"$PYTHON" scripts/check_site.py site
+echo "docs: built into site/ (open site/index.html in a browser, or preview with: $PYTHON -m mkdocs serve)"

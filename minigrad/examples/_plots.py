@@ -21,6 +21,7 @@ def plot_curves(history: dict, path) -> None:
         ax.plot(epochs, history[f"train_{key}"], "o-", label="train")
         ax.plot(epochs, history[f"test_{key}"], "s-", label="test")
         ax.set_xlabel("epoch")
+        ax.set_ylabel(title)
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend()
