@@ -45,7 +45,7 @@ class SquaresDataset(Dataset):
         return 7
 
     def __getitem__(self, i):
-        return np.full(2, i, dtype=np.float32), i * i
+        return np.array([i, 10 + i], dtype=np.float32), i * i  # asymmetric: order is checked
 
 
 class Stream(IterableDataset):
@@ -95,8 +95,10 @@ def test_tensor_dataset_len_and_items():
 
 
 def test_tensor_dataset_accepts_tensors_and_lists():
-    ds = TensorDataset(minigrad.randn(4, 2), minigrad.tensor([0, 1, 0, 1]))
+    x = minigrad.randn(4, 2)
+    ds = TensorDataset(x, minigrad.tensor([0, 1, 0, 1]))
     assert len(ds) == 4 and ds[3][1].item() == 1
+    np.testing.assert_array_equal(ds[3][0].numpy(), x.numpy()[3])
     ds = TensorDataset([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_array_equal(ds[1][0].numpy(), [3.0, 4.0])
 
@@ -354,9 +356,15 @@ def test_per_sample_path_with_default_collate_checks_values():
     assert len(loader) == 3 == len(batches)
     x, y = batches[1]
     assert x.shape == (3, 2) and x.dtype == np.float32
-    np.testing.assert_array_equal(x.numpy(), [[3, 3], [4, 4], [5, 5]])
+    np.testing.assert_array_equal(x.numpy(), [[3, 13], [4, 14], [5, 15]])
     assert y.dtype == np.int64 and y.tolist() == [9, 16, 25]
-    np.testing.assert_array_equal(batches[2][0].numpy(), [[6, 6]])
+    np.testing.assert_array_equal(batches[2][0].numpy(), [[6, 16]])
+    # every batch is the samples stacked in order, exactly
+    ds = SquaresDataset()
+    for b, (xb, yb) in enumerate(batches):
+        indices = range(3 * b, min(3 * b + 3, 7))
+        np.testing.assert_array_equal(xb.numpy(), np.stack([ds[i][0] for i in indices]))
+        assert yb.tolist() == [ds[i][1] for i in indices]
 
 
 def test_fast_path_equals_per_sample_path():
@@ -399,7 +407,7 @@ def test_batch_size_none_yields_converted_samples():
     loader = DataLoader(SquaresDataset(), batch_size=None)
     assert len(loader) == 7
     x, y = list(loader)[3]
-    assert isinstance(x, minigrad.Tensor) and x.tolist() == [3.0, 3.0] and y == 9
+    assert isinstance(x, minigrad.Tensor) and x.tolist() == [3.0, 13.0] and y == 9
 
 
 def test_iterable_dataset():
@@ -490,3 +498,27 @@ def test_cupy_dataset_stays_on_the_gpu():
     assert xb.device == "cuda" and xb.shape == (4, 2) and yb.tolist() == [0, 1, 2, 3]
     np.testing.assert_array_equal(cp.asnumpy(xb._data), cp.asnumpy(x[:4]))
     assert Subset(ds, [3, 1]).get_batch([1])[1].device == "cuda"
+
+
+def test_per_sample_collate_of_2d_samples_keeps_every_value_in_place(rng):
+    # a dataset without get_batch returning (H, W) images, a tuple (vector, label) and a dict:
+    # each collated field must equal np.stack of the samples (any reversal, transposition or
+    # reordering inside a sample or across the batch is a mismatch)
+    images = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    vectors = rng.standard_normal((5, 4))
+
+    class Images(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return {"image": images[i], "pair": (vectors[i], i)}
+
+    seen = []
+    for batch in DataLoader(Images(), batch_size=2, shuffle=True, seed=3):
+        labels = batch["pair"][1].tolist()
+        seen += labels
+        np.testing.assert_array_equal(batch["image"].numpy(), images[labels])
+        assert batch["image"].dtype == np.float32 and batch["pair"][0].dtype == np.float64
+        np.testing.assert_array_equal(batch["pair"][0].numpy(), vectors[labels])
+    assert sorted(seen) == [0, 1, 2, 3, 4] and seen != [0, 1, 2, 3, 4]  # shuffled, all seen

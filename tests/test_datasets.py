@@ -187,3 +187,24 @@ def test_embedded_split_is_stratified_fixed_and_disjoint():
     assert len(set(a.y_train[:50])) > 5  # shuffled, not sorted by class
     train = {img.tobytes() for img in a.x_train}
     assert not any(img.tobytes() in train for img in a.x_test)
+
+
+def test_corrupted_embedded_file_is_refused(tmp_path, monkeypatch):
+    # a copy of the embedded subset with one pixel changed is still a valid .npz (np.load reads
+    # it without complaint), so only the SHA-256 check can refuse it
+    with np.load(mnist.EMBEDDED) as f:
+        images, labels = f["images"].copy(), f["labels"].copy()
+    images[0, 14, 14] ^= 1
+    corrupt = tmp_path / "mnist_5k.npz"
+    np.savez_compressed(corrupt, images=images, labels=labels)
+    with np.load(corrupt) as f:  # the plant is loadable: the check, not np.load, must refuse it
+        assert f["images"].shape == images.shape
+    monkeypatch.setattr(mnist, "EMBEDDED", corrupt)
+    with pytest.raises(RuntimeError, match=r"embedded .*mnist_5k\.npz is corrupt \(SHA-256 mismatch\)"):
+        mnist.load_embedded_mnist()
+    # the offline path reaches the same check: no silently different digits
+    with pytest.raises(RuntimeError, match="SHA-256 mismatch"):
+        mnist.load_mnist(data_dir=tmp_path / "cache", download=False)
+    # the file the package ships passes the same check
+    monkeypatch.undo()
+    assert hashlib.sha256(mnist.EMBEDDED.read_bytes()).hexdigest() == mnist.EMBEDDED_SHA256

@@ -117,3 +117,42 @@ def test_sigterm_handler_is_restored_after_a_write(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     write_bytes_atomic(tmp_path / "a.bin", b"x")
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_temporary_file_lives_in_the_target_directory(tmp_path, monkeypatch):
+    # os.replace is atomic only within one file system: the temporary file must be created
+    # beside the target (not in the system temp dir), and the rename must stay in that folder
+    import minigrad.io as mio
+
+    renames = []
+    real_replace = os.replace
+
+    def spy(src, dst, *args, **kwargs):
+        renames.append((os.path.abspath(src), os.path.abspath(dst)))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(mio.os, "replace", spy)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("TMPDIR", str(elsewhere))  # a wrong implementation would write here
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    link_folder = tmp_path / "links"
+    link_folder.mkdir()
+    (link_folder / "link.bin").symlink_to(folder / "real.bin")
+    for path, target in ((folder / "model.npz", folder / "model.npz"),
+                         (link_folder / "link.bin", folder / "real.bin")):
+        renames.clear()
+        with atomic_write(path) as f:
+            f.write(b"payload")
+            f.flush()
+            temps = [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+            assert [p.name.startswith(f".{target.name}.{os.getpid()}-") for p in temps] == [True]
+            assert temps[0].read_bytes() == b"payload"  # the bytes go to that very file
+            assert list(elsewhere.iterdir()) == []
+        assert renames == [(str(temps[0]), str(target))]
+        assert target.read_bytes() == b"payload"
+        assert not temps[0].exists()

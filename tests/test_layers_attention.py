@@ -106,6 +106,46 @@ def test_sdpa_dropout_is_seeded_and_identity_at_zero(rng, qkv):
     assert not np.allclose(a, F.scaled_dot_product_attention(q, k, v).numpy())
 
 
+def test_sdpa_dropout_zeroes_weights_and_rescales_the_rest(rng, qkv):
+    # with V = the identity (S x S) the output *is* the weight matrix after dropout, so every
+    # entry must be 0 (dropped) or softmax(Q Kᵀ/√d) / (1 - p) (kept), and the kept entries are
+    # exactly what multiplies V: a different V gives (dropped weights) @ V
+    q, k, _ = qkv
+    p = 0.4
+    weights = naive_attention(q, k, np.broadcast_to(np.eye(6), (2, 3, 6, 6)))
+    minigrad.manual_seed(7)
+    dropped = F.scaled_dot_product_attention(t64(q, False), t64(k, False),
+                                             t64(np.broadcast_to(np.eye(6), (2, 3, 6, 6)), False),
+                                             dropout_p=p).numpy()
+    kept = dropped != 0
+    assert 0.4 < kept.mean() < 0.8  # about 1 - p kept
+    np.testing.assert_allclose(dropped[kept], weights[kept] / (1 - p), rtol=1e-12)
+    v = rng.standard_normal((2, 3, 6, 2))
+    minigrad.manual_seed(7)  # the same mask again
+    out = F.scaled_dot_product_attention(t64(q, False), t64(k, False), t64(v, False),
+                                         dropout_p=p).numpy()
+    np.testing.assert_allclose(out, dropped @ v, atol=1e-12)
+    # MultiheadAttention(dropout=p) in training mode: the same rule on its attention weights
+    mha = nn.MultiheadAttention(4, 1, dropout=p, batch_first=True, bias=False).double()
+    mha.in_proj_weight._data[:] = np.vstack([np.eye(4), np.eye(4), np.eye(4)])
+    mha.out_proj.weight._data[:] = np.eye(4)
+    x = rng.standard_normal((1, 4, 4))
+    scores = x[0] @ x[0].T / 2  # Q = K = V = x, d = 4
+    plain = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    plain /= plain.sum(axis=-1, keepdims=True)
+    mha.train()
+    for seed in range(3):
+        minigrad.manual_seed(seed)
+        out, _ = mha(t64(x, False), t64(x, False), t64(x, False))
+        # out = (dropped weights) @ x; solve for the dropped weights (x is invertible)
+        w = np.linalg.solve(x[0].T, out.numpy()[0].T).T
+        kept = ~np.isclose(w, 0, atol=1e-9)
+        np.testing.assert_allclose(w[kept], plain[kept] / (1 - p), rtol=1e-9)
+    mha.eval()
+    np.testing.assert_allclose(mha(t64(x, False), t64(x, False), t64(x, False))[0].numpy()[0],
+                               plain @ x[0], atol=1e-12)
+
+
 def test_sdpa_errors(qkv):
     q, k, v = (t64(a, False) for a in qkv)
     with pytest.raises(ValueError, match=r"attn_mask of shape \(5, 6\) does not broadcast .*\(2, 3, 4, 6\)"):
@@ -196,6 +236,10 @@ def test_mha_default_is_sequence_first_as_pytorch(rng):
                              kv.transpose(1, 0, 2), None).transpose(1, 0, 2)
     np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)
     np.testing.assert_allclose(weights.numpy().sum(axis=-1), 1, atol=1e-12)
+    # the weights themselves: softmax(Q_h K_hᵀ/√d) averaged over heads, computed by hand
+    np.testing.assert_allclose(
+        weights.numpy(), reference_weights(mha, x.transpose(1, 0, 2), kv.transpose(1, 0, 2), None),
+        atol=1e-12)
     mha.batch_first = True
     np.testing.assert_allclose(
         out.numpy().transpose(1, 0, 2),
@@ -251,6 +295,39 @@ def test_mha_gradcheck_inputs_and_parameters(rng):
                               [x, kv])
     assert minigrad.gradcheck(lambda *ps: mha(x, x, x, is_causal=True)[0],
                               list(mha.parameters()))
+
+
+def test_mha_3d_attn_mask_is_per_batch_then_head(rng):
+    # PyTorch: a 3-D attn_mask (N·num_heads, L, S) holds the mask of batch b, head h at row
+    # b·num_heads + h; checked against a loop over (b, h) for boolean and float masks
+    n, h, lq, s, e = 2, 3, 4, 5, 6
+    mha = nn.MultiheadAttention(e, h, batch_first=True).double()
+    mha.in_proj_bias._data[:] = rng.standard_normal(3 * e)
+    x, kv = rng.standard_normal((n, lq, e)), rng.standard_normal((n, s, e))
+    forbidden = rng.random((n * h, lq, s)) > 0.6
+    forbidden[:, :, 0] = False  # every query sees at least one key
+    additive = rng.standard_normal((n * h, lq, s))
+    w, b, d = mha.in_proj_weight.numpy(), mha.in_proj_bias.numpy(), e // h
+    for mask in (forbidden, additive):
+        heads, weights = np.zeros((n, lq, e)), np.zeros((n, h, lq, s))
+        for bi in range(n):
+            for hi in range(h):
+                rows = [slice(j * e + hi * d, j * e + (hi + 1) * d) for j in range(3)]
+                q_bh = x[bi] @ w[rows[0]].T + b[rows[0]]
+                k_bh = kv[bi] @ w[rows[1]].T + b[rows[1]]
+                v_bh = kv[bi] @ w[rows[2]].T + b[rows[2]]
+                scores = q_bh @ k_bh.T / math.sqrt(d)
+                m = mask[bi * h + hi]
+                scores = np.where(m, -np.inf, scores) if m.dtype == bool else scores + m
+                p = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                p /= p.sum(axis=-1, keepdims=True)
+                weights[bi, hi] = p
+                heads[bi, :, hi * d:(hi + 1) * d] = p @ v_bh
+        expected = heads @ mha.out_proj.weight.numpy().T + mha.out_proj.bias.numpy()
+        out, got = mha(t64(x, False), t64(kv, False), t64(kv, False), attn_mask=mask,
+                       average_attn_weights=False)
+        np.testing.assert_allclose(out.numpy(), expected, atol=1e-12, err_msg=str(mask.dtype))
+        np.testing.assert_allclose(got.numpy(), weights, atol=1e-12, err_msg=str(mask.dtype))
 
 
 def test_mha_errors():

@@ -98,8 +98,13 @@ def test_batchnorm_state_dict_names_and_affine_false():
     plain = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
     assert list(plain.state_dict()) == []
     plain.eval()  # without running statistics eval still uses the batch's
-    y = plain(minigrad.randn(8, 3) * 5 + 2).numpy()
+    x = minigrad.randn(8, 3) * 5 + 2
+    y = plain(x).numpy()
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)
+    # the batch's biased variance (1/N, as PyTorch normalises), eps 1e-5: unit variance
+    np.testing.assert_allclose(y.var(axis=0), 1, rtol=1e-4)
+    np.testing.assert_allclose(y, reference_normalize(x.numpy().astype(np.float64), (0,)),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_batchnorm_errors():

@@ -69,7 +69,8 @@ def test_cross_entropy_is_stable_for_huge_logits():
     loss = F.cross_entropy(z, minigrad.tensor([0, 0]), reduction="none")
     np.testing.assert_allclose(loss.numpy(), [0.0, 2e4 + np.log(2)], rtol=1e-12)
     loss.sum().backward()
-    assert np.isfinite(z.grad.numpy()).all()
+    # softmax(z) - onehot(y), exact even at ±1e4: row 0 softmax (1, 0, 0), row 1 (0, ½, ½)
+    np.testing.assert_allclose(z.grad.numpy(), [[0.0, 0.0, 0.0], [-1.0, 0.5, 0.5]], atol=1e-15)
     np.testing.assert_allclose(z.grad.numpy(), [[0, 0, 0], [-1, 0.5, 0.5]], atol=1e-12)
 
 
@@ -143,11 +144,19 @@ def test_binary_cross_entropy_matches_closed_form(rng, reduction):
 
 
 def test_binary_cross_entropy_clamps_log_at_minus_100():
-    loss = F.binary_cross_entropy(t64([0.0, 1.0, 0.0]), t64([1.0, 0.0, 0.0], False),
-                                  reduction="none")
-    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0])
+    p = t64([0.0, 1.0, 0.0, 0.25, 0.25])
+    y = t64([1.0, 0.0, 0.0, 1.0, 0.5])
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0, -np.log(0.25),
+                                              -0.5 * (np.log(0.25) + np.log(0.75))], rtol=1e-12)
     loss.sum().backward()
-    assert np.isfinite(loss.numpy()).all()
+    # PyTorch's gradient: (p - y) / max(p (1 - p), 1e-12), so ∓1e12 at the clamped ends and
+    # 0 where p = y = 0; inside (0, 1) the exact (p - y) / (p (1 - p)): -0.75/0.1875 = -4
+    np.testing.assert_allclose(p.grad.numpy(), [-1e12, 1e12, 0.0, -4.0, (0.25 - 0.5) / 0.1875],
+                               rtol=1e-12)
+    # the target's gradient from the clamped logs: log(1 - p) - log p
+    np.testing.assert_allclose(y.grad.numpy(), [100.0, -100.0, 100.0, np.log(3), np.log(3)],
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -250,6 +250,23 @@ def test_load_state_dict_lists_every_mismatch():
     np.testing.assert_array_equal(model[0].bias.numpy(), np.ones(4))
 
 
+def test_load_state_dict_non_strict_still_refuses_a_wrong_shape_and_loads_nothing():
+    # PyTorch: strict=False forgives missing/unexpected keys, never a size mismatch; here the
+    # whole load is refused, so the keys that fit are not loaded either. (1,) and (1, 3)
+    # broadcast into (4,) and (4, 3): only the shape check can catch them
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    before = model.state_dict()
+    cases = [{"0.weight": np.ones((4, 3)), "0.bias": np.ones(1)},
+             {"0.weight": np.ones((1, 3)), "2.weight": np.ones((2, 4)), "extra": np.ones(2)},
+             {"0.bias": np.ones(4), "2.weight": np.ones((4, 2))}]
+    for bad in cases:
+        wrong = next(k for k, v in bad.items() if k in before and v.shape != before[k].shape)
+        with pytest.raises(RuntimeError, match=rf"{wrong}: shape \({bad[wrong].shape[0]}"):
+            model.load_state_dict(bad, strict=False)
+        for key, value in model.state_dict().items():  # nothing was loaded
+            np.testing.assert_array_equal(value, before[key], err_msg=f"{key} after {list(bad)}")
+
+
 def test_load_state_dict_casts_to_parameter_dtype():
     layer = nn.Linear(2, 2)
     layer.load_state_dict({"weight": np.ones((2, 2)), "bias": minigrad.zeros(2)})

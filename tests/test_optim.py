@@ -198,13 +198,36 @@ def test_adam_bias_correction_makes_first_step_lr():
     np.testing.assert_allclose(THETA0 - theta.numpy(), 0.01 * np.ones_like(THETA0), rtol=1e-6)
 
 
-def test_adamw_differs_from_adam_with_l2():
-    adam_l2 = run_minigrad(lambda p: optim.Adam(p, lr=0.05, weight_decay=0.5))
-    adamw = run_minigrad(lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.5))
-    assert np.abs(adam_l2 - adamw).max() > 1e-3
-    no_decay_w = run_minigrad(lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.0))
-    no_decay = run_minigrad(lambda p: optim.Adam(p, lr=0.05))
-    np.testing.assert_array_equal(no_decay_w, no_decay)
+def test_adamw_decoupled_decay_and_adam_l2_give_their_hand_computed_values():
+    # θ0 = (1, -2), loss = 2 θ_0 + 0.5 θ_1 (gradient c = (2, 0.5)), lr 0.1, weight decay 0.5.
+    # Step 1, where m̂ = g and v̂ = g², so Adam moves each entry by lr·sign(g):
+    #   Adam (coupled L2):  g = c + 0.5 θ0 = (2.5, -0.5)  ->  θ1 = θ0 - 0.1 sign(g) = (0.9, -1.9)
+    #   AdamW (decoupled):  θ0 (1 - 0.1·0.5) = (0.95, -1.9), then - 0.1 sign(c) -> (0.85, -2.0)
+    # Step 2 from the Adam formulas (b1 = 0.9, b2 = 0.999), written out below.
+    c, lr, wd, b1, b2 = np.array([2.0, 0.5]), 0.1, 0.5, 0.9, 0.999
+    expected_1 = {"adam_l2": [0.9, -1.9], "adamw": [0.85, -2.0]}
+    g1 = {"adam_l2": c + wd * np.array([1.0, -2.0]), "adamw": c}
+    for name, make in (("adam_l2", optim.Adam), ("adamw", optim.AdamW)):
+        theta = nn.Parameter(np.array([1.0, -2.0]))
+        opt = make([theta], lr=lr, weight_decay=wd)
+        (theta * minigrad.tensor(c)).sum().backward()
+        opt.step()
+        np.testing.assert_allclose(theta.numpy(), expected_1[name], rtol=1e-7, err_msg=name)
+        theta1 = theta.numpy().copy()
+        opt.zero_grad()
+        (theta * minigrad.tensor(c)).sum().backward()
+        opt.step()
+        if name == "adam_l2":
+            g2, start = c + wd * theta1, theta1  # L2 enters the gradient, so m and v
+        else:
+            g2, start = c, theta1 * (1 - lr * wd)  # decay applied to θ, not seen by m, v
+        m_hat = (b1 * (1 - b1) * g1[name] + (1 - b1) * g2) / (1 - b1**2)
+        v_hat = (b2 * (1 - b2) * g1[name] ** 2 + (1 - b2) * g2**2) / (1 - b2**2)
+        np.testing.assert_allclose(theta.numpy(), start - lr * m_hat / (np.sqrt(v_hat) + 1e-8),
+                                   rtol=1e-10, err_msg=name)
+    # PyTorch's defaults: AdamW decays by 1e-2 unless told otherwise, Adam not at all
+    assert optim.AdamW([nn.Parameter(np.ones(1))]).defaults["weight_decay"] == 1e-2
+    assert optim.Adam([nn.Parameter(np.ones(1))]).defaults["weight_decay"] == 0
 
 
 # ----------------------------------------------------------------------------- base behaviour
