@@ -96,4 +96,15 @@ def cuda_is_available() -> bool:
 from minigrad import autograd, cuda, nn, optim, utils  # noqa: E402
 from minigrad.backend import device  # noqa: E402
 from minigrad.models import load_model, save_model  # noqa: E402
+from minigrad.ops.conv3d import conv3d  # noqa: E402
+from minigrad.ops.conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
+from minigrad.ops.interpolate import pixel_shuffle, pixel_unshuffle  # noqa: E402
+from minigrad.ops.loss import ctc_loss, kl_div  # noqa: E402
+from minigrad.ops.pool_more import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    max_pool1d,
+    max_pool3d,
+)
 from minigrad.serialization import CheckpointError, load, save  # noqa: E402

@@ -288,7 +288,7 @@ class _Version:
 
 def _root(array):
     """The array that owns the memory ``array`` looks into (itself if it owns it)."""
-    while _is_array(array.base):
+    while _is_array(getattr(array, "base", None)):
         array = array.base
     return array
 

@@ -30,3 +30,5 @@ from minigrad.nn.transformer import (
 )
 from minigrad.nn import functional, init, utils, parallel
 from minigrad.nn.registry import register_model
+from minigrad.nn.layers import CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, MarginRankingLoss, PoissonNLLLoss, SmoothL1Loss, TripletMarginLoss  # noqa: E402,I001,E501
+from minigrad.nn.conv_more import *  # noqa: F403,E402

@@ -22,7 +22,6 @@ from minigrad.ops.loss import (
     mse_loss,
     nll_loss,
 )
-from minigrad.tensor import Tensor
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
@@ -81,15 +80,68 @@ __all__ += [
 ]
 
 
-def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
-    """Pad ``input`` as ``torch.nn.functional.pad``: ``pad = (left, right, top, bottom, ...)``
-    lists pairs from the **last** dimension. Only ``mode="constant"`` is implemented
-    (the padding's value is ``value``, 0 by default)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode={mode!r} is not implemented; only 'constant'")
-    from minigrad.ops.shape import pad as _pad
-
-    return _pad(input, pad, 0.0 if value is None else value)
-
+# every mode (constant, reflect, replicate, circular) and negative padding: minigrad/ops/padding.py
+from minigrad.ops.padding import pad  # noqa: E402
 
 __all__ += ["pad"]
+
+# ======================================================================= the loss catalogue
+# (their Functions live in minigrad/ops/loss.py)
+from minigrad.ops.loss import (  # noqa: E402
+    cosine_embedding_loss,
+    ctc_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    triplet_margin_loss,
+)
+
+__all__ += [
+    "cosine_embedding_loss", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
+    "kl_div", "margin_ranking_loss", "poisson_nll_loss", "smooth_l1_loss", "triplet_margin_loss",
+]
+
+# =================================== transposed and 3-D convolution, resizing (minigrad/ops/)
+from minigrad.ops.conv3d import conv3d  # noqa: E402
+from minigrad.ops.conv_transpose import (  # noqa: E402
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from minigrad.ops.interpolate import (  # noqa: E402
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+)
+
+__all__ += [
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "interpolate",
+    "pixel_shuffle", "pixel_unshuffle", "upsample",
+]
+
+# ====================================== more pooling (minigrad/ops/pool_more.py)
+from minigrad.ops.pool_more import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d_with_indices,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+    "avg_pool3d", "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d_with_indices", "max_pool3d",
+    "max_unpool1d", "max_unpool2d",
+]

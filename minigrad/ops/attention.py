@@ -18,8 +18,17 @@ the flash-attention kernel keeps only O and the row log-sum-exp: O(L·E) memory
 instead of O(L·S) (``minigrad/dispatch.py``, ``kernels/attention.py``).
 
 Masks follow ``torch.nn.functional.scaled_dot_product_attention``: a boolean
-mask says which keys a query may attend to (True = attend); a float mask is
-added to S (use -inf to forbid). ``is_causal`` lets query i see keys j <= i.
+mask says which keys a query may attend to (True = attend); a float mask M is
+added to S (use -inf to forbid), and gets its gradient, as in PyTorch: since
+S = Q Kᵀ · scale + M, dM = dS (summed over the axes along which M was broadcast),
+a learned additive bias such as ALiBi or a relative-position table trains through it.
+``is_causal`` lets query i see keys j <= i.
+
+**Grouped-query attention** (``enable_gqa=True``; Ainslie et al., 2023): with
+Hq query heads and H key/value heads (Hq a multiple of H), each key/value head
+serves Hq/H consecutive query heads, as if K and V were repeated along the head
+axis (-3) with ``repeat_interleave``. The backward sums the gradients of the
+copies back into each key/value head.
 
 **Fully masked rows.** When a query may attend to no key at all (every entry of
 its row is forbidden) softmax would divide 0 by 0. Here such a row gets
@@ -38,7 +47,13 @@ from minigrad.backend import get_array_module
 from minigrad.ops.stable import stable_softmax
 from minigrad.tensor import Function, Tensor
 
-__all__ = ["scaled_dot_product_attention"]
+__all__ = ["scaled_dot_product_attention", "AttentionArgumentError"]
+
+
+class AttentionArgumentError(ValueError, RuntimeError):
+    """Attention called with arguments of the wrong shape or value (the message names the op and
+    the shapes). PyTorch raises ``RuntimeError``; this is also a ``ValueError``, as minigrad
+    raised before."""
 
 
 def _masked_softmax(scores, allowed):
@@ -52,12 +67,34 @@ def _masked_softmax(scores, allowed):
     return stable_softmax(scores, -1, inplace=True, empty_rows_zero=True)
 
 
+def _repeat_heads(x, groups):
+    """(..., H, S, E) -> (..., H·groups, S, E), each head repeated ``groups`` times in place
+    (``repeat_interleave`` along the head axis, -3)."""
+    return x if groups == 1 else get_array_module(x).repeat(x, groups, axis=-3)
+
+
+def _sum_head_groups(dx, groups):
+    """The backward of `_repeat_heads`: the gradients of each head's copies summed."""
+    if groups == 1:
+        return dx
+    shape = dx.shape
+    return dx.reshape(shape[:-3] + (shape[-3] // groups, groups) + shape[-2:]).sum(axis=-3)
+
+
 class ScaledDotProductAttention(Function):
-    """O = softmax(Q Kᵀ·scale + mask) V with the fused backward of the module docstring."""
+    r"""$O = \mathrm{softmax}(Q K^\top s + M) V$ with the fused backward of the module docstring.
 
-    broadcasts = True  # batch/head dims of Q, K, V may broadcast
+    Inputs are Q, K, V and, when the mask is a float tensor, $M$ (whose gradient is
+    $dM = dS$, the gradient of the scores). ``groups`` > 1 is grouped-query attention:
+    K and V are repeated along the head axis before, and their gradients summed back after.
+    """
 
-    def forward(self, q, k, v, allowed, additive, scale, dropout_p, causal):
+    broadcasts = True  # batch/head dims of Q, K, V (and the float mask) may broadcast
+
+    def forward(self, q, k, v, *mask, allowed, scale, dropout_p, causal, groups=1):
+        additive = mask[0] if mask else None
+        self.groups, self.has_mask = groups, bool(mask)
+        k, v = _repeat_heads(k, groups), _repeat_heads(v, groups)
         self.q, self.k, self.v, self.scale, self.causal = q, k, v, scale, causal
         only_causal = additive is None and (allowed is None or causal)
         flash = dispatch.flash_attention(q, k, v, causal, scale) if only_causal and not dropout_p else None
@@ -81,8 +118,9 @@ class ScaledDotProductAttention(Function):
 
     def backward(self, g):
         if self.o is not None:
-            return dispatch.flash_attention_backward(self.q, self.k, self.v, self.o, self.lse, g,
-                                                     self.causal, self.scale)
+            dq, dk, dv = dispatch.flash_attention_backward(self.q, self.k, self.v, self.o, self.lse,
+                                                           g, self.causal, self.scale)
+            return dq, _sum_head_groups(dk, self.groups), _sum_head_groups(dv, self.groups)
         p = self.p
         dv = self.p_used.swapaxes(-1, -2) @ g
         dp = g @ self.v.swapaxes(-1, -2)
@@ -90,57 +128,91 @@ class ScaledDotProductAttention(Function):
             dp *= self.keep
         dp -= (dp * p).sum(axis=-1, keepdims=True)
         ds = dp
-        ds *= p
-        ds *= ds.dtype.type(self.scale)
-        return ds @ self.k, ds.swapaxes(-1, -2) @ self.q, dv
+        ds *= p  # dS = dL/d(scores), which is also the float mask's gradient dM
+        scale = ds.dtype.type(self.scale)
+        dq = ds @ self.k
+        dq *= scale
+        dk = ds.swapaxes(-1, -2) @ self.q
+        dk *= scale
+        grads = (dq, _sum_head_groups(dk, self.groups), _sum_head_groups(dv, self.groups))
+        if self.has_mask:
+            grads += (ds if self.needs_input_grad[3] else None,)
+        return grads
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
+                                 scale: float | None = None, enable_gqa: bool = False) -> Tensor:
     """softmax(Q Kᵀ · scale + mask) V, as ``torch.nn.functional.scaled_dot_product_attention``.
 
     Args:
-        query: (..., L, E); key: (..., S, E); value: (..., S, Ev). Leading dims broadcast.
+        query: (..., Hq, L, E) (or (..., L, E)); leading dims broadcast.
+        key: (..., H, S, E).
+        value: (..., H, S, Ev).
         attn_mask: None, a boolean mask (True = may attend) or a float mask added to
-            the scores; it must broadcast to (..., L, S). It receives no gradient.
+            the scores; it must broadcast to (..., L, S). A float mask that requires
+            grad receives its gradient (the gradient of the scores).
         dropout_p: probability of dropping an attention weight (the rest are scaled
             by 1/(1 - p)); pass 0 in evaluation.
         is_causal: query i attends only to keys j <= i (cannot be combined with attn_mask).
         scale: defaults to 1/√E.
+        enable_gqa: grouped-query attention: Hq may be a multiple of H, each key/value
+            head then serving Hq/H consecutive query heads.
 
     Rows in which every key is masked give a zero output and zero gradient (see the
-    module docstring). Returns a tensor of shape (..., L, Ev).
+    module docstring). Returns a tensor of shape (..., Hq, L, Ev).
+
+    Raises:
+        AttentionArgumentError: (a ``RuntimeError`` and ``ValueError``) for shapes that do
+            not fit, naming them.
     """
     name = "scaled_dot_product_attention"
+    shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ValueError(f"{name}: query, key and value need at least 2 dims (..., seq, features), "
-                         f"got {query.shape}, {key.shape}, {value.shape}")
+        raise AttentionArgumentError(
+            f"{name}: query, key and value need at least 2 dims (..., seq, features), got {shapes}")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"{name}: expected query (..., L, E), key (..., S, E), value (..., S, Ev), "
-                         f"got {query.shape}, {key.shape}, {value.shape}")
+        raise AttentionArgumentError(
+            f"{name}: expected query (..., L, E), key (..., S, E), value (..., S, Ev), got {shapes}")
     if not 0 <= dropout_p < 1:
-        raise ValueError(f"{name}: dropout_p must be in [0, 1), got {dropout_p}")
+        raise AttentionArgumentError(f"{name}: dropout_p must be in [0, 1), got {dropout_p}")
     if is_causal and attn_mask is not None:
-        raise ValueError(f"{name}: pass either attn_mask or is_causal=True, not both")
+        raise AttentionArgumentError(f"{name}: pass either attn_mask or is_causal=True, not both")
+    groups = 1
+    if enable_gqa and min(query.ndim, key.ndim, value.ndim) >= 3 and query.shape[-3] != key.shape[-3]:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hk != hv or hk == 0 or hq % hk:
+            raise AttentionArgumentError(
+                f"{name}: with enable_gqa=True the number of query heads ({hq}) must be a multiple "
+                f"of the key/value heads (key {hk}, value {hv}); got {shapes}")
+        groups = hq // hk
+    def batch_dims(t):  # (..., H, S, E) -> (..., H·groups): K and V as seen by the queries
+        return t.shape[:-3] + (t.shape[-3] * groups,) if t.ndim >= 3 else t.shape[:-2]
+
+    try:
+        batch = np.broadcast_shapes(query.shape[:-2], batch_dims(key), batch_dims(value))
+    except ValueError:
+        raise AttentionArgumentError(
+            f"{name}: the batch and head dims of {shapes} do not broadcast"
+            + ("" if enable_gqa else " (for grouped-query attention pass enable_gqa=True)")) from None
     xp = get_array_module(query._data)
     lq, s = query.shape[-2], key.shape[-2]
-    allowed, additive = None, None
+    allowed, mask = None, ()
     if is_causal:
         allowed = xp.tril(xp.ones((lq, s), dtype=bool))
     elif attn_mask is not None:
-        mask = xp.asarray(attn_mask._data if isinstance(attn_mask, Tensor) else attn_mask)
-        batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+        m = attn_mask if isinstance(attn_mask, Tensor) else Tensor._wrap(xp.asarray(attn_mask))
         try:
-            np.broadcast_shapes(mask.shape, batch + (lq, s))
+            np.broadcast_shapes(m.shape, batch + (lq, s))
         except ValueError:
-            raise ValueError(f"{name}: attn_mask of shape {mask.shape} does not broadcast to the "
-                             f"attention weights' shape {batch + (lq, s)}") from None
-        if mask.dtype == bool:
-            allowed = mask
+            raise AttentionArgumentError(
+                f"{name}: attn_mask of shape {tuple(m.shape)} does not broadcast to the attention "
+                f"weights' shape {batch + (lq, s)}") from None
+        if m.dtype == bool:
+            allowed = m._data
         else:
-            additive = mask.astype(query.dtype, copy=False)
+            mask = (m.to(query.dtype),)  # a differentiable cast: the mask gets its gradient
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    return ScaledDotProductAttention.apply(query, key, value, allowed=allowed, additive=additive,
-                                           scale=scale, dropout_p=float(dropout_p),
-                                           causal=is_causal)
+    return ScaledDotProductAttention.apply(query, key, value, *mask, allowed=allowed, scale=scale,
+                                           dropout_p=float(dropout_p), causal=is_causal,
+                                           groups=groups)
