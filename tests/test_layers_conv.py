@@ -223,3 +223,125 @@ def test_small_cnn_trains_end_to_end():
         opt.step()
         first = loss.item() if first is None else first
     assert loss.item() < 0.5 * first
+
+
+# ----------------------------------------------------------------------------- fast paths
+
+
+@pytest.mark.parametrize("kernel,stride,padding,dilation,hw", CONV_CASES)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_conv_input_grad_per_offset_equals_dcol_then_col2im(rng, kernel, stride, padding,
+                                                              dilation, hw, dtype, tol):
+    # the fast path (one GEMM per kernel offset) against the reference, col2im(g W)
+    from minigrad.ops.conv import col2im, conv_output_size, input_grad
+
+    n, c, o = 2, 3, 4
+    oh, ow = (conv_output_size(hw[a], kernel[a], stride[a], padding[a], dilation[a])
+              for a in range(2))
+    x_pad_shape = (n, hw[0] + 2 * padding[0], hw[1] + 2 * padding[1], c)
+    g_mat = rng.standard_normal((n * oh * ow, o)).astype(dtype)
+    w_mat = rng.standard_normal((o, kernel[0] * kernel[1] * c)).astype(dtype)
+    geometry = (kernel, stride, dilation, (oh, ow))
+    reference = col2im((g_mat @ w_mat).reshape(n, oh, ow, *kernel, c), x_pad_shape, *geometry)
+    fast = input_grad(g_mat, w_mat, x_pad_shape, *geometry)
+    assert fast.dtype == dtype and fast.shape == x_pad_shape
+    np.testing.assert_allclose(fast, reference, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("hw", [(4, 6), (5, 7)])  # windows tile the input exactly / not
+def test_max_pool_tiled_backward_first_maximum_with_relu_ties(rng, channels_last, hw):
+    # after a ReLU many windows are all zeros: PyTorch sends each window's gradient to its
+    # first maximum (row-major), and every other pixel must get exactly 0 (dx is not zero-
+    # filled first when 2x2 windows with stride 2 tile the input)
+    x = np.maximum(rng.standard_normal((2, 3) + hw), 0)
+    x[0, 0, :2, :2] = 7.0  # a window of four equal maxima
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    xt = minigrad.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, 2)
+    g = rng.standard_normal(y.shape)
+    y.backward(minigrad.tensor(g))
+    expected = np.zeros(x.shape)
+    for i in range(y.shape[2]):
+        for j in range(y.shape[3]):
+            window = x[:, :, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].reshape(2, 3, 4)
+            first = window.argmax(axis=-1)  # numpy's argmax: the first maximum
+            for n in range(2):
+                for c in range(3):
+                    p, q = divmod(int(first[n, c]), 2)
+                    expected[n, c, 2 * i + p, 2 * j + q] = g[n, c, i, j]
+    np.testing.assert_array_equal(xt.grad.numpy(), expected)
+
+
+# ----------------------------------------------------------------------------- layers against loops
+
+
+def test_conv1d_layer_matches_a_loop_with_bias(rng):
+    # nn.Conv1d itself (not only F.conv1d): y[n, o, i] = b[o] + Σ_{c,k} w[o, c, k] x_pad[n, c, i·s + k·d]
+    for kwargs in ({"padding": 2}, {"stride": 2, "padding": 1, "dilation": 2}):
+        conv = nn.Conv1d(3, 4, 3, **kwargs).double()
+        conv.bias._data[:] = rng.standard_normal(4)  # far from 0, so a dropped bias shows
+        s, p, d = kwargs.get("stride", 1), kwargs.get("padding", 0), kwargs.get("dilation", 1)
+        x = rng.standard_normal((2, 3, 9))
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p)))
+        w, b = conv.weight.numpy(), conv.bias.numpy()
+        length = (9 + 2 * p - d * 2 - 1) // s + 1
+        expected = np.zeros((2, 4, length))
+        for n in range(2):
+            for o in range(4):
+                for i in range(length):
+                    expected[n, o, i] = b[o] + sum(w[o, c, k] * xp[n, c, i * s + k * d]
+                                                   for c in range(3) for k in range(3))
+        np.testing.assert_allclose(conv(t64(x, False)).numpy(), expected, atol=1e-12,
+                                   err_msg=str(kwargs))
+    xs = t64(x[:1])
+    assert minigrad.gradcheck(lambda x, w, b: conv(x), [xs, conv.weight, conv.bias])
+    no_bias = nn.Conv1d(3, 4, 3, bias=False).double()
+    assert no_bias.bias is None
+    np.testing.assert_allclose(
+        no_bias(t64(x, False)).numpy(),
+        naive_conv2d(x[:, :, None], no_bias.weight.numpy()[:, :, None], None, (1, 1), (0, 0),
+                     (1, 1))[:, :, 0], atol=1e-12)
+
+
+def test_pool_layers_match_naive_loops(rng):
+    # the layers' values (stride defaults to the kernel, as PyTorch), not only their shapes
+    x = rng.standard_normal((2, 3, 7, 8))
+    cases = [(nn.MaxPool2d(2), (2, 2), (2, 2), (0, 0), np.max, -np.inf),
+             (nn.MaxPool2d(3, stride=2, padding=1), (3, 3), (2, 2), (1, 1), np.max, -np.inf),
+             (nn.MaxPool2d((2, 3), stride=(1, 2)), (2, 3), (1, 2), (0, 0), np.max, -np.inf),
+             (nn.AvgPool2d(2), (2, 2), (2, 2), (0, 0), np.mean, 0.0),
+             (nn.AvgPool2d(3, stride=2, padding=1), (3, 3), (2, 2), (1, 1), np.mean, 0.0)]
+    for layer, kernel, stride, padding, reduce, fill in cases:
+        np.testing.assert_allclose(layer(t64(x, False)).numpy(),
+                                   naive_pool(x, kernel, stride, padding, reduce, fill),
+                                   atol=1e-12, err_msg=repr(layer))
+    pooled = nn.AdaptiveAvgPool2d((1, 2))(t64(x[:, :, :, :8], False)).numpy()
+    np.testing.assert_allclose(pooled, naive_pool(x, (7, 4), (7, 4), (0, 0), np.mean, 0.0),
+                               atol=1e-12)
+
+
+def test_small_cnn_forward_and_gradients_match_references(rng):
+    # the value check paired with test_small_cnn_trains_end_to_end: the same architecture in
+    # float64, its output against numpy loops, its loss gradient for every parameter against
+    # finite differences (a wrong gradient can still lower the loss; it cannot pass this)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 2)).double()
+    x = rng.standard_normal((3, 1, 8, 8))
+    y = np.array([0, 1, 1])
+    conv, linear = model[0], model[4]
+    h = naive_conv2d(x, conv.weight.numpy(), conv.bias.numpy(), (1, 1), (1, 1), (1, 1))
+    h = naive_pool(np.maximum(h, 0), (2, 2), (2, 2), (0, 0), np.max, -np.inf)
+    logits = h.reshape(3, -1) @ linear.weight.numpy().T + linear.bias.numpy()
+    np.testing.assert_allclose(model(t64(x, False)).numpy(), logits, atol=1e-12)
+    # the last layer's gradient in closed form: (softmax - onehot)ᵀ features / N
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    loss = F.cross_entropy(model(t64(x, False)), y)
+    loss.backward()
+    delta = (probs - np.eye(2)[y]) / 3
+    np.testing.assert_allclose(linear.weight.grad.numpy(), delta.T @ h.reshape(3, -1), atol=1e-12)
+    np.testing.assert_allclose(linear.bias.grad.numpy(), delta.sum(axis=0), atol=1e-12)
+    params = list(model.parameters())
+    assert minigrad.gradcheck(lambda *ps: F.cross_entropy(model(t64(x, False)), y), params)

@@ -356,3 +356,128 @@ def test_embedding_lstm_classifier_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+# ============================================================================ the fast LSTM time loop
+
+
+def _lstm_loop_reference(proj, h0, c0, w_hh, grad, reverse):
+    """The per-step reference: lstm_gates / lstm_gates_backward (ops/rnn.py) in a plain loop.
+
+    Returns (h_t for all t, c_T, dproj, dh0, dc0, dW_hh) for the upstream gradient ``grad``
+    of shape (T + 1, N, H) (the h_t's, then c_T), as LSTMRecurrence defines it.
+    """
+    from minigrad.ops.rnn import lstm_gates, lstm_gates_backward
+
+    steps = proj.shape[0]
+    order = list(range(steps - 1, -1, -1) if reverse else range(steps))
+    h, c = h0, c0
+    saved, hs = {}, np.zeros((steps,) + h0.shape, dtype=proj.dtype)
+    for t in order:
+        act, c_new, tanh_c, h_new = lstm_gates(proj[t] + h @ w_hh.T, c)
+        saved[t] = (act, c, tanh_c, h)
+        h, c = h_new, c_new
+        hs[t] = h
+    d_proj = np.zeros_like(proj)
+    dh, dc, dw = np.zeros_like(h0), grad[steps], np.zeros_like(w_hh)
+    for t in reversed(order):
+        act, c_prev, tanh_c, h_prev = saved[t]
+        d_proj[t], dc = lstm_gates_backward(act, c_prev, tanh_c, grad[t] + dh, dc)
+        dh = d_proj[t] @ w_hh
+        dw += d_proj[t].T @ h_prev
+    return hs, c, d_proj, dh, dc, dw
+
+
+@pytest.mark.parametrize("steps", [1, 2, 11])  # 11: two blocks of _LSTM_BLOCK = 8
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+def test_lstm_recurrence_fast_path_equals_per_step_reference(rng, steps, reverse, dtype, tol):
+    from minigrad.ops.rnn import LSTMRecurrence
+
+    n, hidden = 3, 5
+    proj = (rng.standard_normal((steps, n, 4 * hidden)) * 2).astype(dtype)
+    h0, c0 = rng.standard_normal((2, n, hidden)).astype(dtype)
+    w_hh = (rng.standard_normal((4 * hidden, hidden)) * 0.5).astype(dtype)
+    grad = rng.standard_normal((steps + 1, n, hidden)).astype(dtype)
+    inputs = [minigrad.tensor(a, requires_grad=True) for a in (proj, h0, c0, w_hh)]
+    out = LSTMRecurrence.apply(*inputs, reverse=reverse)
+    out.backward(minigrad.tensor(grad))
+    hs, c_last, *grads = _lstm_loop_reference(proj, h0, c0, w_hh, grad, reverse)
+    assert out.dtype == dtype and all(t.grad.dtype == dtype for t in inputs)  # no float64 detour
+    np.testing.assert_allclose(out.numpy()[:steps], hs, rtol=tol, atol=tol)
+    np.testing.assert_allclose(out.numpy()[steps], c_last, rtol=tol, atol=tol)
+    for t, expected in zip(inputs, grads):
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_recurrence_gradcheck_every_input(rng, reverse):
+    from minigrad.ops.rnn import LSTMRecurrence
+
+    proj, h0, c0 = t64(rng.standard_normal((4, 2, 12))), t64(rng.standard_normal((2, 3))), \
+        t64(rng.standard_normal((2, 3)))
+    w_hh = t64(rng.standard_normal((12, 3)) * 0.7)
+    assert minigrad.gradcheck(lambda *a: LSTMRecurrence.apply(*a, reverse=reverse),
+                              [proj, h0, c0, w_hh])
+
+
+def test_lstm_recurrence_float32_grad_from_float64_upstream_and_saved_output_guard(rng):
+    from minigrad.ops.rnn import LSTMRecurrence
+
+    proj = minigrad.tensor(rng.standard_normal((3, 2, 8)).astype(np.float32), requires_grad=True)
+    h0, c0 = (minigrad.tensor(np.zeros((2, 2), np.float32)) for _ in range(2))
+    w_hh = minigrad.tensor(rng.standard_normal((8, 2)).astype(np.float32), requires_grad=True)
+    out = LSTMRecurrence.apply(proj, h0, c0, w_hh, reverse=False)
+    out.backward(minigrad.tensor(np.ones((4, 2, 2))))  # a float64 upstream gradient
+    assert proj.grad.dtype == np.float32 and w_hh.grad.dtype == np.float32
+    # the output holds the h_t the backward reads: writing into it must be refused
+    out = LSTMRecurrence.apply(proj, h0, c0, w_hh, reverse=False)
+    with minigrad.no_grad():
+        out.mul_(2)
+    with pytest.raises(RuntimeError, match="inplace"):
+        out.sum().backward()
+
+
+# ============================================================================ values behind the smoke tests
+
+
+def test_lstm_unbatched_input_returns_h_and_c_of_the_reference(rng):
+    # the unbatched (L, H_in) input: out, h AND c against the loop reference, with and
+    # without an unbatched initial state (h0, c0 of shape (layers·dirs, H))
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    x = rng.standard_normal((5, 3))
+    h0, c0 = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    for state in (None, (h0, c0)):
+        hx = None if state is None else (t64(h0, False), t64(c0, False))
+        out, (h, c) = lstm(t64(x, False), hx)
+        ref0 = [np.zeros((4, 1, 4))] * 2 if state is None else [h0[:, None], c0[:, None]]
+        ref_out, (ref_h, ref_c) = reference_rnn(lstm, x[:, None], ref0, lstm_step)
+        assert out.shape == (5, 8) and h.shape == (4, 4) and c.shape == (4, 4)
+        np.testing.assert_allclose(out.numpy(), ref_out[:, 0], atol=1e-12)
+        np.testing.assert_allclose(h.numpy(), ref_h[:, 0], atol=1e-12)
+        np.testing.assert_allclose(c.numpy(), ref_c[:, 0], atol=1e-12)
+        assert not np.allclose(c.numpy(), h.numpy())  # c is its own state, not a copy of h
+
+
+def test_embedding_lstm_classifier_values_and_gradients(rng):
+    # the value check paired with test_embedding_lstm_classifier_trains: the same pipeline in
+    # float64 against a numpy reference, and its loss gradient for every parameter (embedding,
+    # LSTM, linear) against finite differences
+    emb, lstm, fc = nn.Embedding(6, 3).double(), nn.LSTM(3, 4, batch_first=True).double(), \
+        nn.Linear(4, 2).double()
+    idx = rng.integers(0, 6, (3, 4))
+    y = np.array([0, 1, 1])
+    vectors = emb.weight.numpy()[idx]  # (N, T, E)
+    _, (ref_h, _) = reference_rnn(lstm, vectors.transpose(1, 0, 2), [np.zeros((1, 3, 4))] * 2,
+                                  lstm_step)
+    logits = ref_h[-1] @ fc.weight.numpy().T + fc.bias.numpy()
+    z = logits - logits.max(axis=1, keepdims=True)
+    expected_loss = -(z[np.arange(3), y] - np.log(np.exp(z).sum(axis=1))).mean()
+
+    def loss_of(*params):
+        _, (h, _) = lstm(emb(minigrad.tensor(idx)))
+        return F.cross_entropy(fc(h[-1]), y)
+
+    assert loss_of().item() == pytest.approx(expected_loss, rel=1e-12)
+    params = list(emb.parameters()) + list(lstm.parameters()) + list(fc.parameters())
+    assert minigrad.gradcheck(loss_of, params)

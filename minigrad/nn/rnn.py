@@ -17,11 +17,12 @@ How the time loop is organised (the fast way on a CPU):
 
 1. The input projections of *all* time steps, x W_ihᵀ + b_ih + b_hh, are one
    matrix product per layer and direction (a normal graph op).
-2. The recurrence is one fused Function, :class:`LSTMRecurrence`: a Python loop
-   over time whose step is one matmul h W_hhᵀ plus the gate math of
-   :func:`lstm_gates` (all four nonlinearities and the cell update at once), and
-   whose backward is the same loop run backwards (backpropagation through time)
-   with the hand-derived gate gradients of :func:`lstm_gates_backward`.
+2. The recurrence is one fused Function, `minigrad.ops.rnn.LSTMRecurrence`:
+   a Python loop over time whose step is one matmul h W_hhᵀ plus the gate math of
+   `lstm_gates` (all four nonlinearities and the cell update
+   at once), and whose backward is the same loop run backwards (backpropagation
+   through time) with the hand-derived gate gradients of
+   `lstm_gates_backward`.
 
 Why not one graph op per step: a Function has one output, so taking step t's
 slice of the projections would be a ``getitem`` whose backward writes a
@@ -39,14 +40,14 @@ Elman RNN (Elman, 1990), PyTorch's ``nn.RNN``, φ = tanh (default) or ReLU::
 
     h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
 
-Its time loop is :class:`minigrad.ops.rnn.RNNRecurrence`. The cells
+Its time loop is `minigrad.ops.rnn.RNNRecurrence`, the GRU's
+`minigrad.ops.rnn.GRURecurrence`. The cells
 (``RNNCell``, ``GRUCell``) are one step, composed from the engine's ops
 (``linear``, ``sigmoid``, ``tanh``, ...), so their gradients are those ops'.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 from minigrad.backend import get_array_module
@@ -55,192 +56,18 @@ from minigrad.nn import init
 from minigrad.nn.layers import empty_parameter
 from minigrad.nn.module import Module
 from minigrad.ops import cat, relu, sigmoid, stack, tanh
-from minigrad.ops.rnn import RNNRecurrence
-from minigrad.tensor import Function, Tensor
+from minigrad.ops.rnn import (  # the time loops and their gradients live in ops/
+    GRURecurrence,
+    LSTMCellStep,
+    LSTMRecurrence,
+    RNNRecurrence,
+    lstm_gates,
+    lstm_gates_backward,
+)
+from minigrad.tensor import Tensor
 
 __all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNN", "LSTM", "GRU", "lstm_gates",
            "lstm_gates_backward"]
-
-
-def _sigmoid(x):
-    """σ(x) = (1 + tanh(x/2)) / 2: one transcendental call and no overflow for any x."""
-    return 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
-
-
-# ============================================================================ LSTM gate math
-
-
-def lstm_gates(pre, c_prev):
-    """From the gates' pre-activations (N, 4H) and c_{t-1}: (activations, c_t, tanh c_t, h_t).
-
-    ``activations`` holds [i, f, g, o] side by side, (N, 4H). All four
-    nonlinearities are one ``tanh`` over the whole block, because
-    σ(x) = (1 + tanh(x/2)) / 2: with a = 1/2 for the σ gates and a = 1 for g,
-    act = a · tanh(a · pre) + b, b = 1/2 for σ and 0 for g (no overflow for any x).
-    """
-    xp = get_array_module(pre)
-    a, b = _gate_affine(xp, c_prev.shape[-1], pre.dtype)
-    act = xp.tanh(pre * a)
-    act *= a
-    act += b
-    i, f, g, o = _split4(act)
-    c = f * c_prev + i * g
-    tanh_c = xp.tanh(c)
-    return act, c, tanh_c, o * tanh_c
-
-
-def lstm_gates_backward(act, c_prev, tanh_c, dh, dc):
-    """Gradients of the pre-activations (N, 4H) and of c_{t-1}, given dL/dh_t and dL/dc_t.
-
-    dc_t gets h_t's share through tanh:  dc += dh ⊙ o ⊙ (1 - tanh² c_t); then
-    di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  do = dh ⊙ tanh c_t,
-    each times its nonlinearity's derivative, σ' = σ(1 - σ) and tanh' = 1 - tanh²,
-    both equal to a² - (act - b)² with the a, b of :func:`lstm_gates`;
-    and dc_{t-1} = dc ⊙ f.
-    """
-    xp = get_array_module(act)
-    i, f, g, o = _split4(act)
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    d_pre = xp.empty_like(act)
-    di, df, dg, do = _split4(d_pre)
-    xp.multiply(dc, g, out=di)
-    xp.multiply(dc, c_prev, out=df)
-    xp.multiply(dc, i, out=dg)
-    xp.multiply(dh, tanh_c, out=do)
-    a, b = _gate_affine(xp, c_prev.shape[-1], act.dtype)
-    centered = act - b
-    d_pre *= a * a - centered * centered
-    return d_pre, dc * f
-
-
-@functools.lru_cache(maxsize=32)
-def _gate_affine(xp, hidden: int, dtype):
-    """(a, b) per gate column, [i, f, g, o] = [σ, σ, tanh, σ]: a = 1/2, 1/2, 1, 1/2; b = 1/2, 1/2, 0, 1/2."""
-    a = xp.full(4 * hidden, 0.5, dtype=dtype)
-    a[2 * hidden : 3 * hidden] = 1
-    b = xp.full(4 * hidden, 0.5, dtype=dtype)
-    b[2 * hidden : 3 * hidden] = 0
-    return a, b
-
-
-def _split4(a):
-    hidden = a.shape[-1] // 4
-    return tuple(a[..., k * hidden : (k + 1) * hidden] for k in range(4))
-
-
-class LSTMCellStep(Function):
-    """One LSTM step from pre-activations (N, 4H) and c_{t-1}; returns [h_t, c_t] stacked (2, N, H)."""
-
-    def forward(self, pre, c_prev):
-        xp = get_array_module(pre)
-        self.act, c, self.tanh_c, h = lstm_gates(pre, c_prev)
-        self.c_prev = c_prev
-        return xp.stack([h, c])
-
-    def backward(self, g):
-        return lstm_gates_backward(self.act, self.c_prev, self.tanh_c, g[0], g[1])
-
-
-class LSTMRecurrence(Function):
-    """The whole time loop of one LSTM layer and direction, with backpropagation through time.
-
-    Inputs: ``proj`` (T, N, 4H) = x W_ihᵀ + b_ih + b_hh for every step, h_0, c_0 (N, H),
-    W_hh (4H, H). Output (T + 1, N, H): h_t for t = 0..T-1 in time order, then the
-    final cell state. ``reverse=True`` runs from t = T-1 down to 0 (the backward
-    direction of a bidirectional LSTM).
-    """
-
-    def forward(self, proj, h0, c0, w_hh, reverse):
-        xp = get_array_module(proj)
-        steps, n, hidden = proj.shape[0], h0.shape[0], h0.shape[1]
-        self.order = range(steps - 1, -1, -1) if reverse else range(steps)
-        self.act = xp.empty_like(proj)
-        self.h_prev = xp.empty((steps, n, hidden), dtype=proj.dtype)
-        self.c_prev = xp.empty_like(self.h_prev)
-        self.tanh_c = xp.empty_like(self.h_prev)
-        out = xp.empty((steps + 1, n, hidden), dtype=proj.dtype)
-        w_hh_t = w_hh.T
-        h, c = h0, c0
-        for t in self.order:
-            self.h_prev[t], self.c_prev[t] = h, c
-            self.act[t], c, self.tanh_c[t], h = lstm_gates(proj[t] + h @ w_hh_t, c)
-            out[t] = h
-        out[steps] = c
-        self.w_hh = w_hh
-        return out
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        steps = g.shape[0] - 1
-        d_proj = xp.empty_like(self.act)
-        dh_next, dc_next = xp.zeros_like(g[0]), g[steps]
-        for t in reversed(self.order):
-            d_proj[t], dc_next = lstm_gates_backward(
-                self.act[t], self.c_prev[t], self.tanh_c[t], g[t] + dh_next, dc_next)
-            dh_next = d_proj[t] @ self.w_hh
-        hidden = g.shape[-1]
-        dw_hh = d_proj.reshape(-1, 4 * hidden).T @ self.h_prev.reshape(-1, hidden)
-        return d_proj, dh_next, dc_next, dw_hh
-
-
-# ============================================================================ GRU
-
-
-class GRURecurrence(Function):
-    """The time loop of one GRU layer and direction (equations in the module docstring).
-
-    Inputs: ``proj`` (T, N, 3H) = x W_ihᵀ + b_ih, h_0 (N, H), W_hh (3H, H), b_hh (3H).
-    Output (T, N, H): h_t in time order. b_hh is inside because r multiplies W_hn h + b_hn.
-
-    Backward of one step, with dh = dL/dh_t (and a_* the pre-activations):
-    dn = dh ⊙ (1 - z),  dz = dh ⊙ (h_{t-1} - n),  da_n = dn ⊙ (1 - n²),
-    da_r = da_n ⊙ (W_hn h + b_hn) ⊙ r(1 - r),  da_z = dz ⊙ z(1 - z);
-    the hidden side gets [da_r, da_z, da_n ⊙ r], and
-    dh_{t-1} = dh ⊙ z + [da_r, da_z, da_n ⊙ r] W_hh.
-    """
-
-    def forward(self, proj, h0, w_hh, b_hh, reverse):
-        xp = get_array_module(proj)
-        steps, hidden = proj.shape[0], h0.shape[1]
-        self.order = range(steps - 1, -1, -1) if reverse else range(steps)
-        self.h_prev = xp.empty(proj.shape[:2] + (hidden,), dtype=proj.dtype)
-        self.rz = xp.empty(proj.shape[:2] + (2 * hidden,), dtype=proj.dtype)
-        self.n = xp.empty_like(self.h_prev)
-        self.hn = xp.empty_like(self.h_prev)  # W_hn h + b_hn
-        out = xp.empty_like(self.h_prev)
-        w_hh_t = w_hh.T
-        h = h0
-        for t in self.order:
-            self.h_prev[t] = h
-            hh = h @ w_hh_t + b_hh
-            self.rz[t] = _sigmoid(proj[t, :, : 2 * hidden] + hh[:, : 2 * hidden])
-            r, z = self.rz[t, :, :hidden], self.rz[t, :, hidden:]
-            self.hn[t] = hh[:, 2 * hidden :]
-            self.n[t] = xp.tanh(proj[t, :, 2 * hidden :] + r * self.hn[t])
-            h = (1 - z) * self.n[t] + z * h
-            out[t] = h
-        self.w_hh = w_hh
-        return out
-
-    def backward(self, g):
-        xp = get_array_module(g)
-        hidden = g.shape[-1]
-        d_proj = xp.empty(g.shape[:2] + (3 * hidden,), dtype=g.dtype)
-        d_hh = xp.empty_like(d_proj)
-        dh_next = xp.zeros_like(g[0])
-        for t in reversed(self.order):
-            r, z, n = self.rz[t, :, :hidden], self.rz[t, :, hidden:], self.n[t]
-            dh = g[t] + dh_next
-            da_n = dh * (1 - z) * (1 - n * n)
-            d_proj[t, :, :hidden] = da_n * self.hn[t] * r * (1 - r)
-            d_proj[t, :, hidden : 2 * hidden] = dh * (self.h_prev[t] - n) * z * (1 - z)
-            d_proj[t, :, 2 * hidden :] = da_n
-            d_hh[t, :, : 2 * hidden] = d_proj[t, :, : 2 * hidden]
-            d_hh[t, :, 2 * hidden :] = da_n * r
-            dh_next = dh * z + d_hh[t] @ self.w_hh
-        d_hh2 = d_hh.reshape(-1, 3 * hidden)
-        dw_hh = d_hh2.T @ self.h_prev.reshape(-1, hidden)
-        return d_proj, dh_next, dw_hh, d_hh2.sum(axis=0)
 
 
 # ============================================================================ modules
@@ -298,7 +125,7 @@ class RNNCell(_CellBase):
     ``RNNCell(input_size, hidden_size, bias=True, nonlinearity="tanh")``, φ = tanh
     or ReLU. ``forward(input, hx=None)``: input (N, input_size) or (input_size,),
     hx (N, H) (zeros if None); returns h' (N, H) (or (H,)). Parameters as
-    :class:`_CellBase`. Composed from the engine's ops (their gradients).
+    `_CellBase`. Composed from the engine's ops (their gradients).
     """
 
     kind = "RNNCell"
@@ -472,7 +299,7 @@ class RNN(_RNNBase):
     the final state of every layer and direction. Dropout acts between layers, in
     training. Parameters ``weight_ih_l{k}`` (H, in), ``weight_hh_l{k}`` (H, H),
     ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H) (plus ``_reverse``), all U(-1/√H, 1/√H).
-    The time loop with its backward is :class:`minigrad.ops.rnn.RNNRecurrence`.
+    The time loop with its backward is `minigrad.ops.rnn.RNNRecurrence`.
     """
 
     gate_count = 1
@@ -536,7 +363,7 @@ class LSTM(_RNNBase):
 class GRU(_RNNBase):
     """Multi-layer GRU (Cho et al., 2014), as PyTorch's ``nn.GRU`` (equations in the module docstring).
 
-    ``forward(input, hx=None)`` -> ``output, h_n``, shapes as :class:`LSTM` without
+    ``forward(input, hx=None)`` -> ``output, h_n``, shapes as `LSTM` without
     the cell state. Parameters ``weight_ih_l{k}`` (3H, in), ``weight_hh_l{k}`` (3H, H),
     ``bias_ih_l{k}``, ``bias_hh_l{k}``, gates stacked (r, z, n), all U(-1/√H, 1/√H).
     """

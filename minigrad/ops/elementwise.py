@@ -15,6 +15,7 @@ import numpy as np
 from minigrad import backend
 from minigrad.backend import get_array_module
 from minigrad.ops._util import as_float, lift, lift_pair
+from minigrad.ops.special import erf_fast, normal_cdf
 from minigrad.ops.stable import stable_sigmoid  # the one stable sigmoid (re-exported for callers)
 from minigrad.tensor import Function, Tensor, get_default_dtype
 
@@ -382,7 +383,8 @@ class GELU(Function):
             y *= x
             y *= 0.5
             return y
-        self.cdf = 0.5 * (1 + _erf_fast(x / math.sqrt(2)))
+        # Φ(x) = (1 + erf(x/√2))/2; float32: the fast tanh fit with 1/√2 folded in (ops/special.py)
+        self.cdf = normal_cdf(x)
         return x * self.cdf
 
     def backward(self, g):
@@ -808,7 +810,8 @@ def _erf_array(x, complement: bool = False):
     if x.dtype == np.float64:
         f = math.erfc if complement else math.erf
         return np.frompyfunc(f, 1, 1)(x).astype(np.float64).reshape(x.shape)
-    return _erf_fast(x, complement).astype(x.dtype)
+    # erf: the fast tanh fit (3 float32 ulps); erfc keeps the exp-based fit, which keeps the tail
+    return (_erf_fast(x, True) if complement else erf_fast(x)).astype(x.dtype)
 
 
 def _erfinv_array(x):

@@ -72,24 +72,28 @@ class MaxPool2d(Function):
             xp.maximum(y, x_pad[index], out=y)
         self.x_pad, self.offsets, self.y, self.padding = x_pad, offsets, y, padding
         self.overlapping = any(s < k for s, k in zip(stride, kernel))
+        # every input pixel in exactly one window (e.g. 2x2, stride 2, even sizes)
+        self.tiles = tuple(stride) == tuple(kernel) and all(
+            x_pad.shape[2 + a] == out_hw[a] * kernel[a] for a in range(2))
         return y
 
     def backward(self, g):
         xp = get_array_module(g)
         g = _like(g, self.y)
-        dx = xp.zeros_like(self.x_pad, dtype=g.dtype)
-        taken = None  # windows whose maximum already received the gradient
-        for index in self.offsets:
+        # when the windows tile the input, the writes below cover dx: no zero-fill pass
+        dx = (xp.empty_like if self.tiles else xp.zeros_like)(self.x_pad, dtype=g.dtype)
+        free = None  # windows whose maximum has not received the gradient yet
+        last = len(self.offsets) - 1
+        for k, index in enumerate(self.offsets):
             wins = self.x_pad[index] == self.y
-            if taken is None:
-                taken = wins
-            else:
-                wins &= ~taken
-                taken |= wins
+            if free is not None:
+                wins &= free
             if self.overlapping:
                 dx[index] += g * wins
             else:  # each input pixel is in one window at most: write straight into dx
                 xp.multiply(g, wins, out=dx[index])
+            if k < last:  # the winners are served (wins is within free, so ^ removes them)
+                free = ~wins if free is None else xp.logical_xor(free, wins, out=free)
         return _unpad(dx, self.padding)
 
 

@@ -1,7 +1,12 @@
-r"""The time loop of the Elman RNN (``nn.RNN``) as one Function, forward and backward side by side.
+r"""The time loops of the recurrent layers as Functions, forward and backward side by side.
 
-For one layer and direction, with the input projections of every step computed
-beforehand as one matrix product, $P_t = x_t W_{ih}^\top + b_{ih} + b_{hh}$:
+``RNNRecurrence`` (``nn.RNN``), ``LSTMRecurrence`` (``nn.LSTM``) and ``GRURecurrence``
+(``nn.GRU``) each run one layer and direction over all T time steps; ``LSTMCellStep``
+is one LSTM step (``nn.LSTMCell``). In every layer the input projections of all steps
+are computed beforehand as one matrix product, $P_t = x_t W_{ih}^\top + b_{ih} (+ b_{hh})$,
+so a step is one matmul $h_{t-1} W_{hh}^\top$ plus elementwise gate math.
+
+**Elman RNN**, $\phi = \tanh$ or ReLU:
 
 $$h_t = \phi(a_t), \qquad a_t = P_t + h_{t-1} W_{hh}^\top, \qquad \phi = \tanh \text{ or } \mathrm{ReLU}.$$
 
@@ -16,19 +21,52 @@ $$\delta a_t = (g_t + \delta h_{t+1}) \odot \phi'(a_t), \qquad
 with $\tanh'(a) = 1 - h^2$ and $\mathrm{ReLU}'(a) = [h > 0]$, both read from the
 saved output $h_t$. $\delta h$ left after step 0 is $\partial L/\partial h_0$.
 
-Why one Function rather than a graph op per step: a Function has one output, so
-a per-step graph would slice the projections with ``getitem``, whose backward
-writes a full (T, N, H) gradient at every step (T times the work). Here each
-step's gradient goes straight into its slot. The cells (``nn.RNNCell``,
-``nn.GRUCell``) are one step and are composed from the engine's ops instead.
+**LSTM** (PyTorch's equations; gates stacked (i, f, g, o) along the 4H columns),
+with $z_t = P_t + h_{t-1} W_{hh}^\top$ split into $z^i, z^f, z^g, z^o$:
+
+$$i = \sigma(z^i),\; f = \sigma(z^f),\; g = \tanh(z^g),\; o = \sigma(z^o),\qquad
+c_t = f \odot c_{t-1} + i \odot g,\qquad h_t = o \odot \tanh c_t.$$
+
+Backward of one step, given $\delta h = g_t + \delta h_{t+1}$ and $\delta c$ from step $t+1$:
+
+$$\delta c \mathrel{+}= \delta h \odot o \odot (1 - \tanh^2 c_t),\quad
+\delta z^i = \delta c \odot g \odot \sigma'(z^i),\quad
+\delta z^f = \delta c \odot c_{t-1} \odot \sigma'(z^f),$$
+$$\delta z^g = \delta c \odot i \odot \tanh'(z^g),\quad
+\delta z^o = \delta h \odot \tanh c_t \odot \sigma'(z^o),\quad
+\delta c_{t-1} = \delta c \odot f,\quad \delta h_{t-1} = \delta z\, W_{hh},$$
+
+with $\sigma' = \sigma(1 - \sigma)$, $\tanh' = 1 - \tanh^2$, and
+$\partial L/\partial W_{hh} = \sum_t \delta z_t^\top h_{t-1}$.
+
+**GRU**: equations in `GRURecurrence`.
+
+Why one Function per time loop rather than a graph op per step: a Function has one
+output, so a per-step graph would slice the projections with ``getitem``, whose
+backward writes a full (T, N, ·) gradient at every step (T times the work). Here each
+step's gradient goes straight into its slot. The cells ``nn.RNNCell`` and ``nn.GRUCell``
+are one step and are composed from the engine's ops instead.
+
+**Fast paths** (each named and commented where it is used):
+
+- *The single-tanh gate trick* (`lstm_gates`): the four LSTM nonlinearities are one
+  ``tanh`` over the whole (N, 4H) block, since $\sigma(x) = (1 + \tanh(x/2))/2$.
+- *Work outside the loop* (`LSTMRecurrence`): everything in the backward step
+  that does not depend on the recurrence (the nonlinearities' slopes, the gate values
+  they multiply, $o \odot (1 - \tanh^2 c)$) is computed for all T steps at once before
+  the loop, so a step is 7 array calls; the forward step writes every result straight
+  into its storage (``out=``), no copies.
 """
 
 from __future__ import annotations
 
+import functools
+
 from minigrad.backend import get_array_module
 from minigrad.tensor import Function
 
-__all__ = ["RNNRecurrence"]
+__all__ = ["RNNRecurrence", "LSTMRecurrence", "LSTMCellStep", "GRURecurrence", "lstm_gates",
+           "lstm_gates_backward"]
 
 
 class RNNRecurrence(Function):
@@ -68,3 +106,268 @@ class RNNRecurrence(Function):
         hidden = g.shape[-1]
         dw_hh = d_proj.reshape(-1, hidden).T @ self.h_prev.reshape(-1, hidden)
         return d_proj, dh_next, dw_hh
+
+
+# ============================================================================ LSTM
+
+
+def lstm_gates(pre, c_prev):
+    """One LSTM step from the gates' pre-activations z (N, 4H) and c_{t-1}: (act, c_t, tanh c_t, h_t).
+
+    ``act`` holds [i, f, g, o] side by side, (N, 4H); the equations are in the module
+    docstring. Fast path, *the single-tanh gate trick*: all four nonlinearities are one
+    ``tanh`` over the whole block, because σ(x) = (1 + tanh(x/2)) / 2: with a = 1/2 for the
+    σ gates and a = 1 for g, act = a · tanh(a · z) + b, b = 1/2 for σ and 0 for g (no
+    overflow for any x).
+    """
+    xp = get_array_module(pre)
+    a, b = _gate_affine(xp, c_prev.shape[-1], pre.dtype)
+    act = xp.tanh(pre * a)
+    act *= a
+    act += b
+    i, f, g, o = _split4(act)
+    c = f * c_prev + i * g
+    tanh_c = xp.tanh(c)
+    return act, c, tanh_c, o * tanh_c
+
+
+def lstm_gates_backward(act, c_prev, tanh_c, dh, dc):
+    """Gradients of the pre-activations (N, 4H) and of c_{t-1}, given dL/dh_t and dL/dc_t.
+
+    dc_t gets h_t's share through tanh:  dc += dh ⊙ o ⊙ (1 - tanh² c_t); then
+    di = dc ⊙ g,  df = dc ⊙ c_{t-1},  dg = dc ⊙ i,  do = dh ⊙ tanh c_t,
+    each times its nonlinearity's derivative, σ' = σ(1 - σ) and tanh' = 1 - tanh²,
+    both equal to a² - (act - b)² with the a, b of `lstm_gates`;
+    and dc_{t-1} = dc ⊙ f.
+    """
+    xp = get_array_module(act)
+    i, f, g, o = _split4(act)
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    d_pre = xp.empty_like(act)
+    di, df, dg, do = _split4(d_pre)
+    xp.multiply(dc, g, out=di)
+    xp.multiply(dc, c_prev, out=df)
+    xp.multiply(dc, i, out=dg)
+    xp.multiply(dh, tanh_c, out=do)
+    d_pre *= _gate_slopes(xp, act)
+    return d_pre, dc * f
+
+
+def _gate_slopes(xp, act):
+    """σ' = σ(1 - σ) for the σ gates and tanh' = 1 - g² for g, from the activations: a² - (act - b)²."""
+    a, b = _gate_affine(xp, act.shape[-1] // 4, act.dtype)
+    slopes = act - b
+    slopes *= slopes
+    return xp.subtract(a * a, slopes, out=slopes)
+
+
+@functools.lru_cache(maxsize=32)
+def _gate_affine(xp, hidden: int, dtype):
+    """(a, b) per gate column, [i, f, g, o] = [σ, σ, tanh, σ]: a = 1/2, 1/2, 1, 1/2; b = 1/2, 1/2, 0, 1/2."""
+    a = xp.full(4 * hidden, 0.5, dtype=dtype)
+    a[2 * hidden : 3 * hidden] = 1
+    b = xp.full(4 * hidden, 0.5, dtype=dtype)
+    b[2 * hidden : 3 * hidden] = 0
+    return a, b
+
+
+def _split4(a):
+    """The four gate blocks [i, f, g, o] of a (..., 4H) array, as views."""
+    hidden = a.shape[-1] // 4
+    return tuple(a[..., k * hidden : (k + 1) * hidden] for k in range(4))
+
+
+class LSTMCellStep(Function):
+    """One LSTM step (``nn.LSTMCell``) from pre-activations z (N, 4H) and c_{t-1};
+    returns [h_t, c_t] stacked (2, N, H). Forward `lstm_gates`, backward
+    `lstm_gates_backward` (the per-step reference of `LSTMRecurrence`)."""
+
+    def forward(self, pre, c_prev):
+        xp = get_array_module(pre)
+        self.act, c, self.tanh_c, h = lstm_gates(pre, c_prev)
+        self.c_prev = c_prev
+        return xp.stack([h, c])
+
+    def backward(self, g):
+        return lstm_gates_backward(self.act, self.c_prev, self.tanh_c, g[0], g[1])
+
+
+_LSTM_BLOCK = 8  # time steps whose loop-invariant backward terms are computed together
+
+
+class LSTMRecurrence(Function):
+    """The whole time loop of one LSTM layer and direction, with backpropagation through time.
+
+    Inputs: ``proj`` (T, N, 4H) = x W_ihᵀ + b_ih + b_hh for every step, h_0, c_0 (N, H),
+    W_hh (4H, H). Output (T + 1, N, H): h_t for t = 0..T-1 in time order, then the
+    final cell state. ``reverse=True`` runs from t = T-1 down to 0 (the backward
+    direction of a bidirectional LSTM). Equations in the module docstring; each step
+    computes what `lstm_gates` and `lstm_gates_backward` compute (the tests
+    check the two agree), with the loop-invariant work hoisted out of the loop.
+    """
+
+    def forward(self, proj, h0, c0, w_hh, reverse):
+        xp = get_array_module(proj)
+        steps, n, hidden = proj.shape[0], h0.shape[0], h0.shape[1]
+        dtype = proj.dtype
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        a, b = _gate_affine(xp, hidden, dtype)
+        act = xp.empty_like(proj)  # [i, f, g, o] of every step, in time order
+        gate_i, gate_f, gate_g, gate_o = _split4(act)
+        tanh_c = xp.empty((steps, n, hidden), dtype=dtype)
+        # c_{t-1} of step t sits next to c_t: forward, cells[t] -> cells[t + 1];
+        # reverse (c_{t+1} feeds step t), cells[t + 1] -> cells[t]
+        cells = xp.empty((steps + 1, n, hidden), dtype=dtype)
+        out = xp.empty((steps + 1, n, hidden), dtype=dtype)  # h_0..h_{T-1}, then c_T
+        i_times_g = xp.empty((n, hidden), dtype=dtype)
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # a contiguous right operand: ~10% faster GEMMs
+        h = h0.astype(dtype, copy=False)
+        c_prev = cells[steps if reverse else 0]
+        c_prev[...] = c0
+        for t in order:
+            z = act[t]  # every result is written in place, straight into its storage
+            xp.matmul(h, w_hh_t, out=z)
+            z += proj[t]
+            # the single-tanh gate trick (see lstm_gates): [i f g o] = a tanh(a z) + b
+            z *= a
+            xp.tanh(z, out=z)
+            z *= a
+            z += b
+            c = cells[t if reverse else t + 1]
+            xp.multiply(gate_f[t], c_prev, out=c)  # c_t = f c_{t-1} + i g
+            xp.multiply(gate_i[t], gate_g[t], out=i_times_g)
+            c += i_times_g
+            xp.tanh(c, out=tanh_c[t])
+            h = xp.multiply(gate_o[t], tanh_c[t], out=out[t])  # h_t = o tanh c_t
+            c_prev = c
+        out[steps] = c_prev
+        self.act, self.tanh_c, self.w_hh, self.h0, self.out = act, tanh_c, w_hh, h0, out
+        self.c_prev = cells[1:] if reverse else cells[:steps]  # c_{t-1} of every step t
+        self.reverse = reverse
+        return out
+
+    def _loop_invariants(self, xp, first, last):
+        """Fast path: the backward terms that do not depend on the recurrence, for steps
+        first..last-1 at once (a block small enough to stay in cache).
+
+        Per step the gradients of the pre-activations are [dc, dc, dc, dh] ⊙ scale, with
+        scale = [g, c_{t-1}, i, tanh c_t] ⊙ the nonlinearities' slopes (σ', σ', tanh', σ'),
+        and dc_t = dc_{t+1} + dh ⊙ through_c with through_c = o ⊙ (1 - tanh² c_t).
+        """
+        act, tanh_c = self.act[first:last], self.tanh_c[first:last]
+        gate_i, _, gate_g, gate_o = _split4(act)
+        scale = _gate_slopes(xp, act)
+        scale_i, scale_f, scale_g, scale_o = _split4(scale)
+        scale_i *= gate_g
+        scale_f *= self.c_prev[first:last]
+        scale_g *= gate_i
+        scale_o *= tanh_c
+        through_c = tanh_c * tanh_c
+        xp.subtract(1, through_c, out=through_c)
+        through_c *= gate_o
+        return scale, through_c
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        act, tanh_c, w_hh = self.act, self.tanh_c, self.w_hh
+        grad = grad.astype(act.dtype, copy=False)  # float32 end to end
+        steps, n, hidden = tanh_c.shape
+        d_proj = xp.empty_like(act)
+        d_proj4 = d_proj.reshape(steps, n, 4, hidden)
+        dh, dc = xp.empty((n, hidden), act.dtype), xp.empty((n, hidden), act.dtype)
+        dh_next = xp.zeros((n, hidden), act.dtype)
+        dc_next, dc_spare = grad[steps].copy(), xp.empty((n, hidden), act.dtype)
+        order = list(range(steps) if self.reverse else range(steps - 1, -1, -1))
+        for start in range(0, steps, _LSTM_BLOCK):
+            times = order[start : start + _LSTM_BLOCK]
+            first, last = min(times), max(times) + 1
+            scale, through_c = self._loop_invariants(xp, first, last)
+            scale4 = scale.reshape(last - first, n, 4, hidden)
+            for t in times:  # 7 array calls per step
+                k = t - first
+                xp.add(grad[t], dh_next, out=dh)
+                xp.multiply(dh, through_c[k], out=dc)
+                dc += dc_next
+                xp.multiply(dc[:, None, :], scale4[k, :, :3], out=d_proj4[t, :, :3])  # i, f, g
+                xp.multiply(dh, scale4[k, :, 3], out=d_proj4[t, :, 3])  # o
+                dc_f = xp.multiply(dc, act[t, :, hidden : 2 * hidden], out=dc_spare)
+                dc_next, dc_spare = dc_f, dc_next  # dc_{t-1} = dc ⊙ f
+                xp.matmul(d_proj[t], w_hh, out=dh_next)  # dh_{t-1}
+        # dW_hh = Σ_t dz_tᵀ h_{t-1}: h_0 feeds the first step, h_t the others (one GEMM)
+        first = steps - 1 if self.reverse else 0
+        dw_hh = d_proj[first].T @ self.h0.astype(act.dtype, copy=False)
+        if steps > 1:
+            rest = d_proj[: steps - 1] if self.reverse else d_proj[1:]
+            h_rest = self.out[1:steps] if self.reverse else self.out[: steps - 1]
+            dw_hh += rest.reshape(-1, 4 * hidden).T @ h_rest.reshape(-1, hidden)
+        return d_proj, dh_next, dc_next, dw_hh
+
+
+# ============================================================================ GRU
+
+
+def _sigmoid(x):
+    """σ(x) = (1 + tanh(x/2)) / 2: one transcendental call and no overflow for any x."""
+    return 0.5 * (1 + get_array_module(x).tanh(0.5 * x))
+
+
+class GRURecurrence(Function):
+    """The time loop of one GRU layer and direction, PyTorch's equations, gates stacked (r, z, n):
+
+        r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n = tanh(W_in x_t + b_in + r ⊙ (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+
+    Inputs: ``proj`` (T, N, 3H) = x W_ihᵀ + b_ih, h_0 (N, H), W_hh (3H, H), b_hh (3H).
+    Output (T, N, H): h_t in time order. b_hh is inside because r multiplies W_hn h + b_hn.
+
+    Backward of one step, with dh = dL/dh_t (and a_* the pre-activations):
+    dn = dh ⊙ (1 - z),  dz = dh ⊙ (h_{t-1} - n),  da_n = dn ⊙ (1 - n²),
+    da_r = da_n ⊙ (W_hn h + b_hn) ⊙ r(1 - r),  da_z = dz ⊙ z(1 - z);
+    the hidden side gets [da_r, da_z, da_n ⊙ r], and
+    dh_{t-1} = dh ⊙ z + [da_r, da_z, da_n ⊙ r] W_hh.
+    """
+
+    def forward(self, proj, h0, w_hh, b_hh, reverse):
+        xp = get_array_module(proj)
+        steps, hidden = proj.shape[0], h0.shape[1]
+        self.order = range(steps - 1, -1, -1) if reverse else range(steps)
+        self.h_prev = xp.empty(proj.shape[:2] + (hidden,), dtype=proj.dtype)
+        self.rz = xp.empty(proj.shape[:2] + (2 * hidden,), dtype=proj.dtype)
+        self.n = xp.empty_like(self.h_prev)
+        self.hn = xp.empty_like(self.h_prev)  # W_hn h + b_hn
+        out = xp.empty_like(self.h_prev)
+        w_hh_t = w_hh.T
+        h = h0
+        for t in self.order:
+            self.h_prev[t] = h
+            hh = h @ w_hh_t + b_hh
+            self.rz[t] = _sigmoid(proj[t, :, : 2 * hidden] + hh[:, : 2 * hidden])
+            r, z = self.rz[t, :, :hidden], self.rz[t, :, hidden:]
+            self.hn[t] = hh[:, 2 * hidden :]
+            self.n[t] = xp.tanh(proj[t, :, 2 * hidden :] + r * self.hn[t])
+            h = (1 - z) * self.n[t] + z * h
+            out[t] = h
+        self.w_hh = w_hh
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        hidden = g.shape[-1]
+        d_proj = xp.empty(g.shape[:2] + (3 * hidden,), dtype=g.dtype)
+        d_hh = xp.empty_like(d_proj)
+        dh_next = xp.zeros_like(g[0])
+        for t in reversed(self.order):
+            r, z, n = self.rz[t, :, :hidden], self.rz[t, :, hidden:], self.n[t]
+            dh = g[t] + dh_next
+            da_n = dh * (1 - z) * (1 - n * n)
+            d_proj[t, :, :hidden] = da_n * self.hn[t] * r * (1 - r)
+            d_proj[t, :, hidden : 2 * hidden] = dh * (self.h_prev[t] - n) * z * (1 - z)
+            d_proj[t, :, 2 * hidden :] = da_n
+            d_hh[t, :, : 2 * hidden] = d_proj[t, :, : 2 * hidden]
+            d_hh[t, :, 2 * hidden :] = da_n * r
+            dh_next = dh * z + d_hh[t] @ self.w_hh
+        d_hh2 = d_hh.reshape(-1, 3 * hidden)
+        dw_hh = d_hh2.T @ self.h_prev.reshape(-1, hidden)
+        return d_proj, dh_next, dw_hh, d_hh2.sum(axis=0)
