@@ -157,3 +157,14 @@ def test_buckets_respect_the_cap_and_reverse_order():
 def test_reduce_op_names_match_pytorch():
     assert {op.name for op in dist.ReduceOp} == {"SUM", "PRODUCT", "MIN", "MAX", "AVG"}
     assert repr(dist.ReduceOp.AVG) == "ReduceOp.AVG"
+
+
+def test_mnist_example_distributed_stops_every_rank_on_a_non_finite_loss(tmp_path):
+    """A diverging run ends on every rank with the message and exit 1, not with ranks
+    waiting forever in the next all-reduce (the check is agreed over the ranks)."""
+    result, seconds = run_mpi(["-m", "minigrad.examples.mnist", "--distributed", "--limit", "256",
+                               "--epochs", "1", "--offline", "--no-plots", "--out", tmp_path / "out",
+                               "--optimizer", "sgd", "--lr", "1e30"], timeout=60)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "the training loss became non-finite" in result.stderr, result.stderr[-3000:]
+    assert seconds < 60

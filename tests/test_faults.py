@@ -539,7 +539,7 @@ def test_a_non_finite_loss_stops_with_a_message_and_overwrites_nothing(tmp_path,
                                   "--out", str(tmp_path / "out"), "--save", str(ckpt)])
     assert status == 1
     err = capsys.readouterr().err
-    assert "the training loss became nan at epoch 1/1, batch" in err
+    assert "the training loss became non-finite at epoch 1/1, batch" in err
     assert "nothing was saved" in err and "smaller --lr" in err
     assert ckpt.read_bytes() == before
 

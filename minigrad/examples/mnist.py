@@ -215,9 +215,16 @@ def train_one_epoch(model, loader, optimizer, device: str, desc: str):
         logits = model(xb)
         loss = nn.functional.cross_entropy(logits, yb)
         value = loss.item()
-        if not math.isfinite(value):
+        # on several processes every rank must stop together, or the others would wait
+        # forever in the next gradient all-reduce: agree on "some rank diverged" first
+        diverged = not math.isfinite(value)
+        if _distributed_on():
+            diverged = _sum_over_ranks(float(diverged))[0] > 0
+        if diverged:
             bar.close()
-            raise TrainingDiverged(f"the training loss became {value} at {desc}, batch {batch}")
+            where = "" if not math.isfinite(value) else " on another process"
+            raise TrainingDiverged(f"the training loss became non-finite{where} at {desc}, "
+                                   f"batch {batch} (here: {value})")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
