@@ -170,7 +170,9 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         input: (N, C, D, H, W).
         weight: (O, C/groups, KD, KH, KW).
         bias: (O,) or None.
-        stride, padding, dilation: an int or three; ``padding`` may be ``"valid"`` or ``"same"``.
+        stride: an int or three.
+        padding: an int or three, or ``"valid"`` or ``"same"``.
+        dilation: an int or three.
         groups: split the channels into this many independent convolutions.
 
     Raises:

@@ -136,7 +136,10 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         input: (N, C_in, L).
         weight: (C_in, C_out/groups, K).
         bias: (C_out,) or None.
-        stride, padding, output_padding, dilation: ints (or 1-tuples).
+        stride: an int (or a 1-tuple).
+        padding: an int (or a 1-tuple).
+        output_padding: an int (or a 1-tuple).
+        dilation: an int (or a 1-tuple).
         groups: independent channel groups.
     """
     if input.ndim != 3 or weight.ndim != 3:
@@ -158,7 +161,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         input: (N, C_in, H, W).
         weight: (C_in, C_out/groups, KH, KW).
         bias: (C_out,) or None.
-        stride, padding, output_padding, dilation: an int or an (h, w) pair.
+        stride: an int or an (h, w) pair.
+        padding: an int or an (h, w) pair.
+        output_padding: an int or an (h, w) pair.
+        dilation: an int or an (h, w) pair.
         groups: independent channel groups.
     """
     if input.ndim != 4 or weight.ndim != 4:

@@ -170,7 +170,10 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
     Args:
         input: (N, C, L) or (C, L).
-        kernel_size, stride (default: kernel_size), padding, dilation: ints.
+        kernel_size: the window length.
+        stride: the step (default: ``kernel_size``).
+        padding: implicit -inf padding on both ends.
+        dilation: the spacing between a window's elements.
         ceil_mode: round the output size up (keep a last partial window).
         return_indices: also return each maximum's index along L.
 
