@@ -37,7 +37,9 @@ print("fast mode" if FAST else "full mode")
 #   = f'(x) + \frac{\varepsilon^2}{6} f'''(x) + O(\varepsilon^4).$$
 #
 # **With minigrad**, mark $x$ with `requires_grad=True`, compute $f$, call
-# `backward()`: the derivative lands in `x.grad`.
+# `backward()`: the derivative lands in `x.grad`. In minigrad the two rules used
+# here are `PowScalar.backward` ($3x^2$) and `Mul.backward` (the factor 2), both in
+# `minigrad/ops/elementwise.py`.
 
 # %%
 def f(x):
@@ -235,7 +237,9 @@ print(f"dL/db: by hand {leaf_grads[id(b)]:.6f}, minigrad {b.grad.item():.6f}")
 # `optimizer.zero_grad()`.
 #
 # Accumulation is also the rule *inside* one backward. Here $a$ is used three
-# times, in $y = a \cdot a + a$, so $\partial y/\partial a = 2a + 1$:
+# times, in $y = a \cdot a + a$, so $\partial y/\partial a = 2a + 1$. In minigrad
+# the local rules are `Mul.backward` and `Add.backward` in
+# `minigrad/ops/elementwise.py`; the engine adds their shares:
 
 # %%
 a = mg.tensor(3.0, requires_grad=True)
@@ -259,7 +263,10 @@ a.grad = None
 #
 # Ops that broadcast return gradients of the broadcast shape, and the engine
 # reduces them with `minigrad.unbroadcast(grad, shape)`, which sums over the
-# added leading axes and over the axes where the input had size 1.
+# added leading axes and over the axes where the input had size 1. In minigrad
+# this backward is `Add.backward` (and `Mul.backward`) in
+# `minigrad/ops/elementwise.py`, whose `broadcasts = True` asks the engine for
+# that sum; `unbroadcast` itself is in `minigrad/tensor.py`.
 
 # %%
 X = mg.randn(3, 4, requires_grad=True)

@@ -44,6 +44,11 @@ y_line = true_w * x_line[:, 0] + true_b + noise * rng.standard_normal(n_points)
 # $$\frac{\partial L}{\partial w} = \frac{2}{N} X^\top r, \qquad
 #   \frac{\partial L}{\partial b} = \frac{2}{N}\sum_i r_i .$$
 #
+# In minigrad the factor $\frac{2}{N} r$ comes from `Mean.backward` (in
+# `minigrad/ops/reduce.py`) and `PowScalar.backward` (in `minigrad/ops/elementwise.py`),
+# the $X^\top$ from `MatMul.backward` in `minigrad/ops/linalg.py`; `F.mse_loss`
+# does it in one op, `MSELoss.backward` in `minigrad/ops/loss.py`.
+#
 # **Gradient descent** steps against the gradient with a learning rate $\eta$:
 #
 # $$w \leftarrow w - \eta\,\frac{\partial L}{\partial w}, \qquad

@@ -82,7 +82,10 @@ save_figure(fig, "04_digits")
 #
 # Subtracting the maximum does not change the result (it cancels between
 # numerator and denominator) but keeps every exponent $\le 0$, so nothing
-# overflows: $e^{100}$ is already `inf` in float32.
+# overflows: $e^{100}$ is already `inf` in float32. In minigrad this stable form
+# is `stable_softmax` in `minigrad/ops/stable.py`, and the softmax's backward,
+# $dz = p \odot (g - \langle g, p\rangle)$, is `Softmax.backward` in
+# `minigrad/ops/reduce.py`.
 #
 # ## Cross-entropy: the price of a wrong probability
 #
@@ -113,6 +116,9 @@ save_figure(fig, "04_digits")
 # [`F.cross_entropy`](../math/losses.md#cross-entropy-with-label-smoothing) fuses
 # softmax, log and this backward into one op. Here is the same loss built from
 # elementary ops, checked against it, and the gradient checked against the formula.
+# In minigrad this backward is `CrossEntropy.backward` in `minigrad/ops/loss.py`
+# (its fast path is exactly $p - \operatorname{onehot}(y)$); the elementary
+# version goes through `LogSumExp.backward` in `minigrad/ops/reduce.py`.
 
 # %%
 def cross_entropy_from_scratch(logits, targets):

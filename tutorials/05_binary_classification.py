@@ -136,13 +136,18 @@ save_figure(fig, "05_standardisation")
 # $1$. Its gradient is again *prediction minus truth* (compare the softmax
 # cross-entropy of chapter 4). This is
 # [`F.binary_cross_entropy_with_logits`](../math/losses.md#binary-cross-entropy-with-logits).
+# In minigrad this backward is `BCEWithLogits.backward` in `minigrad/ops/loss.py`,
+# and the sigmoid's own $\sigma(z)(1 - \sigma(z))$ is `Sigmoid.backward` in
+# `minigrad/ops/elementwise.py` (its forward is `stable_sigmoid`, from
+# `minigrad/ops/stable.py`).
 #
 # The two-step version `binary_cross_entropy(sigmoid(z), y)` is the same
 # function on paper, but in float32 $\sigma(30)$ rounds to exactly $1$: its
 # loss for $y = 0$ becomes $-\log 0$ (clamped to 100), and its gradient
 # $\frac{p - y}{p(1-p)}\,\sigma'(z)$ becomes $0$: the model is *confidently
 # wrong* and gets no signal to change. The logits form gives the exact loss 30
-# and the gradient 1.
+# and the gradient 1. (The two-step gradient $\frac{p - y}{p(1-p)}$ is
+# `BinaryCrossEntropy.backward` in `minigrad/ops/loss.py`.)
 
 # %%
 z = mg.tensor([30.0, -30.0, 2.0], requires_grad=True)

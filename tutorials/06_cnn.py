@@ -153,7 +153,8 @@ for stride, padding, dilation in [(1, 0, 1), (2, 1, 1), (1, 2, 2), (3, 1, 1)]:
 # every entry of $\partial L/\partial\,\text{cols}$ is *added* back to the pixel
 # it was copied from (a pixel in several patches collects several
 # contributions, the accumulation rule of chapter 1). `minigrad.ops.conv`
-# implements exactly this; `minigrad.gradcheck` confirms it in float64.
+# implements exactly this; `minigrad.gradcheck` confirms it in float64. In minigrad
+# this backward is `Conv2d.backward` in `minigrad/ops/conv.py`.
 
 # %%
 x64 = mg.randn(1, 2, 5, 5, dtype=mg.float64, requires_grad=True)
@@ -170,7 +171,8 @@ print("F.conv2d passes gradcheck:", conv_gradcheck)
 # $k = 2$, and makes the output insensitive to shifts smaller than the window.
 # Its output size is the formula above with $d = 1$. The gradient of a maximum
 # is 1 for the element that won and 0 for the others, so the backward routes
-# each window's incoming gradient to its argmax.
+# each window's incoming gradient to its argmax. In minigrad this backward is
+# `MaxPool2d.backward` in `minigrad/ops/pool.py`.
 
 # %%
 pool_in = mg.tensor([[[[1.0, 3.0, 2.0, 0.0],

@@ -184,6 +184,8 @@ print(f"median length {np.median(all_lengths):.0f} tokens; "
 # the upstream gradients of every occurrence of the token into that row.
 # `nn.Embedding(len(vocab), d, padding_idx=0)` starts the `<pad>` row at zero and
 # never updates it: padding carries no information and receives no gradient.
+# In minigrad this backward is `EmbeddingLookup.backward` in
+# `minigrad/ops/embedding.py`.
 #
 # ## The LSTM equations
 #
@@ -208,6 +210,8 @@ print(f"median length {np.median(all_lengths):.0f} tokens; "
 # multiplied by a weight matrix at every step, which is what makes a plain RNN's
 # gradients vanish or explode. `nn.LSTM` stacks the four gates' weights in the
 # order $(i, f, g, o)$: `weight_ih_l0` is $(4H, d)$ and `weight_hh_l0` is $(4H, H)$.
+# In minigrad the backward through time is `LSTMRecurrence.backward` in
+# `minigrad/ops/rnn.py` (one step's gate derivatives: `lstm_gates_backward`, same file).
 #
 # Here are the equations in NumPy, one step at a time, run on an untrained
 # `nn.LSTM`'s own weights: they must give the same $h_t$ as the layer.

@@ -46,7 +46,10 @@ print("fast mode" if FAST else "full mode")
 # gradient almost 0; dividing by $\sqrt d$ brings the variance back to 1.
 #
 # First the formula with minigrad's basic ops, then the fused op: same values,
-# same gradients.
+# same gradients. In minigrad the fused op's backward is
+# `ScaledDotProductAttention.backward` in `minigrad/ops/attention.py`; the version
+# by hand goes through `Softmax.backward` in `minigrad/ops/reduce.py` and
+# `MatMul.backward` in `minigrad/ops/linalg.py`.
 
 # %%
 def attention_by_hand(q, k, v, mask=None):

@@ -273,7 +273,8 @@ for key, err in matmul_errors.items():
 # (`max`, `x - m`, `exp`, `sum`, `/`) every step reads its input from memory and
 # writes its output back: 5 reads and 3 writes of the row. The fused kernel gives
 # the whole row to one program, keeps it in registers, and reads and writes it
-# once, the minimum possible:
+# once, the minimum possible (in minigrad the op around this kernel is `Softmax` in
+# `minigrad/ops/reduce.py`, whose `Softmax.backward` is the formula above):
 
 # %%
 print(inspect.getsource(softmax_module.softmax_fwd_kernel.fn))
@@ -389,8 +390,10 @@ save_figure(fig, "09_online_softmax")
 # `tl.dot` for $QK^\top$ and for $pV$, and `exp2` instead of `exp` (the scores are
 # premultiplied by $\log_2 e$: `exp2` is the GPU's native instruction). It also
 # stores the log-sum-exp $L = m + \log \ell$ per row, from which the backward
-# recomputes $P = e^{S - L}$ block by block, again without an $S \times S$ matrix.
-# The loop body:
+# recomputes $P = e^{S - L}$ block by block, again without an $S \times S$ matrix
+# (in minigrad the op that calls both kernels is `ScaledDotProductAttention`, whose
+# array-path backward is `ScaledDotProductAttention.backward` in
+# `minigrad/ops/attention.py`). The loop body:
 
 # %%
 print(source_between(attention_module.attn_fwd_kernel.fn, "for start_n in range", "# padded query"))
@@ -559,10 +562,12 @@ print(f"loss {triton_run[0]:.6f} vs {reference_run[0]:.6f}; max |difference| of 
 # %% [markdown]
 # Five launches for one forward and backward: the matmul, the softmax, the
 # softmax backward, and the two matmuls of the matmul backward
-# ($dX = G W^\top$, $dW = X^\top G$). `F.scaled_dot_product_attention` is
+# ($dX = G W^\top$, $dW = X^\top G$: `MatMul.backward` in `minigrad/ops/linalg.py`;
+# the softmax's is `Softmax.backward` in `minigrad/ops/reduce.py`). `F.scaled_dot_product_attention` is
 # dispatched too: with no mask but the causal one and no dropout, the Triton path
 # runs the flash attention forward and backward kernels of section 3
-# (`minigrad/ops/attention.py`); with any other mask it stays on the array path.
+# (`ScaledDotProductAttention` in `minigrad/ops/attention.py`); with any other mask
+# it stays on the array path.
 #
 # ## 6. On a GPU: the benchmark
 #

@@ -76,6 +76,8 @@ print("tanh passes:", mg.gradcheck(lambda x: x.tanh(), [x]))
 # CuPy: ask `get_array_module` which, never call `np.` on the data) and saves
 # what backward needs on `self`; `backward` returns one gradient per input.
 # `Softplus.apply(t)` runs it on tensors and records it in the graph.
+# minigrad's own softplus (with PyTorch's `beta` and `threshold`) has this backward in
+# `Softplus.backward` in `minigrad/ops/activation.py`: read it after the exercise.
 
 # %%
 class Softplus(mg.Function):
@@ -287,7 +289,8 @@ else:  # a student install without the dev tools
 # <details markdown="1"><summary>Hint</summary>
 #
 # relu has no derivative at 0: the central difference gives $\frac12$, the
-# backward uses the subgradient 0. Test away from kinks.
+# backward uses the subgradient 0 (`ReLU.backward` in `minigrad/ops/elementwise.py`).
+# Test away from kinks.
 #
 # </details>
 

@@ -339,7 +339,8 @@ if report is not None:
 # per channel and normalise with the global mean and variance; in the backward, all-reduce
 # the two sums the gradient of BatchNorm needs ($\sum \partial L/\partial y$ and
 # $\sum \partial L/\partial y \cdot \hat x$). Check it against BatchNorm on the full batch,
-# as this chapter did for the gradients.
+# as this chapter did for the gradients. (The single-process backward is
+# `BatchNorm.backward` in `minigrad/ops/norm.py`.)
 #
 # <details markdown="1"><summary>Hint</summary>
 #
