@@ -15,7 +15,7 @@ import numpy as np
 
 from minigrad import backend
 from minigrad.backend import get_array_module
-from minigrad.ops.stable import stable_softmax
+from minigrad.ops.stable import stable_sigmoid, stable_softmax
 from minigrad.tensor import Function, Tensor
 
 __all__ = [
@@ -457,8 +457,7 @@ class BCEWithLogits(Function):
         log1p_e = xp.log1p(xp.exp(-abs(x)))
         softplus_pos = xp.maximum(x, 0) + log1p_e  # -log(1 - σ(x))
         softplus_neg = xp.maximum(-x, 0) + log1p_e  # -log σ(x)
-        e = xp.exp(-abs(x))
-        self.sigma = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.sigma = stable_sigmoid(x)
         self.y, self.weight, self.pos_weight, self.reduction = y, weight, pos_weight, reduction
         self.softplus_pos, self.softplus_neg = softplus_pos, softplus_neg
         pos = y * softplus_neg if pos_weight is None else pos_weight * y * softplus_neg
