@@ -22,6 +22,10 @@ one strided slice of the input, so each iteration adds a whole (N, OH, OW, C)
 block at once. Overlapping patches (stride < kernel) accumulate naturally.
 Backward computes ``dcol`` and ``col2im`` together, one kernel offset at a time
 (`input_grad`, the fast path), so the large ``dcol`` matrix never exists.
+
+This im2col path is the fast path for the default arguments (``groups=1``, zero
+padding given as numbers). `conv2d` routes ``groups > 1`` (depthwise included) and an
+uneven ``padding="same"`` to the general N-d convolution, `minigrad.ops.conv3d.convnd`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.backend import get_array_module
+from minigrad.ops.conv3d import convnd
 from minigrad.tensor import Function, Tensor
 
 __all__ = ["conv2d", "conv1d"]
@@ -170,19 +175,70 @@ class Conv2d(Function):
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1) -> Tensor:
-    """2-D convolution (cross-correlation) of ``input`` (N, C, H, W) with ``weight`` (O, C, KH, KW).
+           dilation=1, groups: int = 1) -> Tensor:
+    r"""2-D convolution (cross-correlation) of ``input`` (N, C, H, W) with ``weight`` (O, C/groups, KH, KW),
+    as ``torch.nn.functional.conv2d``.
 
-    y[n, o, i, j] = bias[o] + Σ_{c,p,q} weight[o, c, p, q] · x_pad[n, c, i·s + p·d, j·s + q·d],
-    output size floor((H + 2·padding - dilation·(KH - 1) - 1) / stride) + 1 per axis,
-    as ``torch.nn.functional.conv2d`` (without groups). ``stride``, ``padding`` and
-    ``dilation`` are ints or (h, w) pairs; padding is with zeros.
+    $$y_{n,o,i,j} = b_o + \sum_{c,p,q} w_{o,c,p,q}\, x^\text{pad}_{n,\,c',\, s_1 i + d_1 p,\, s_2 j + d_2 q}$$
+    with $c'$ the $c$-th input channel of output channel $o$'s group (with ``groups=1``,
+    $c' = c$); each output side is $\lfloor (H + 2\,\text{pad} - d\,(k - 1) - 1)/s \rfloor + 1$.
+
+    Two code paths compute this:
+
+    - **fast path** (`Conv2d`, channels-last im2col, one GEMM): ``groups=1`` with numeric
+      padding, ``"valid"``, or ``"same"`` when every axis pads evenly (odd kernels);
+    - **general path** (`minigrad.ops.conv3d.convnd`, one einsum per kernel offset): any
+      ``groups`` (``groups=C`` is a depthwise convolution), and ``"same"`` with an odd total
+      padding, where PyTorch pads ``total // 2`` before and the rest after.
+
+    Args:
+        input: (N, C, H, W).
+        weight: (O, C/groups, KH, KW).
+        bias: (O,) or None.
+        stride: an int or an (h, w) pair.
+        padding: an int, an (h, w) pair, ``"valid"`` (no padding) or ``"same"`` (output size
+            = input size; stride 1 only). Padding is with zeros (other modes: ``nn.Conv2d``'s
+            ``padding_mode``, or `minigrad.ops.padding.pad` first).
+        dilation: an int or an (h, w) pair.
+        groups: split the channels into this many independent convolutions.
+
+    Raises:
+        ValueError: shapes, groups or geometry that do not fit (the message names them).
     """
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    dilation = pair(dilation, "dilation")
-    _check_conv_args(input, weight, bias, stride, padding, dilation)
-    inputs = (input, weight) if bias is None else (input, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    if isinstance(padding, str):
+        padding = _padding_string(padding, weight, stride, dilation, 2, "conv2d")
+    if groups == 1 and not isinstance(padding, str):  # the fast path
+        stride, padding = pair(stride, "stride"), pair(padding, "padding")
+        dilation = pair(dilation, "dilation")
+        _check_conv_args(input, weight, bias, stride, padding, dilation)
+        inputs = (input, weight) if bias is None else (input, weight, bias)
+        return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    # the general path: groups, uneven "same"
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W) and a 4-D weight "
+                         f"(O, C/groups, KH, KW), got shapes {input.shape} and {weight.shape}")
+    if not isinstance(groups, int) or isinstance(groups, bool):
+        raise TypeError(f"conv2d: groups must be an int, got {groups!r}")
+    return convnd(input, weight, bias, stride, padding, dilation, groups, op="conv2d")
+
+
+def _padding_string(padding: str, weight, stride, dilation, k: int, op: str):
+    """``"valid"`` -> 0; ``"same"`` -> the per-axis padding when every total is even, else
+    ``"same"`` itself (the general path pads unevenly). Errors as PyTorch (ValueError)."""
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
+                         f"{{'valid', 'same'}}")
+    if padding == "valid":
+        return 0
+    stride = (stride,) * k if isinstance(stride, int) else tuple(stride)
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                         f"(stride {stride})")
+    dilation = (dilation,) * k if isinstance(dilation, int) else tuple(dilation)
+    totals = [d * (kk - 1) for d, kk in zip(dilation, weight.shape[2:])]
+    if len(totals) != k or any(t % 2 for t in totals):
+        return "same"
+    return tuple(t // 2 for t in totals)
 
 
 def _check_conv_args(x, w, b, stride, padding, dilation, op="conv2d"):
@@ -205,19 +261,23 @@ def _check_conv_args(x, w, b, stride, padding, dilation, op="conv2d"):
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1) -> Tensor:
-    """1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C, K): conv2d on a height-1 image.
+           dilation=1, groups: int = 1) -> Tensor:
+    r"""1-D convolution of ``input`` (N, C, L) with ``weight`` (O, C/groups, K), as
+    ``torch.nn.functional.conv1d``: `conv2d` on a height-1 image (same paths, same options).
 
-    y[n, o, i] = bias[o] + Σ_{c,k} weight[o, c, k] · x_pad[n, c, i·stride + k·dilation].
+    $$y_{n,o,i} = b_o + \sum_{c,k} w_{o,c,k}\, x^\text{pad}_{n,\,c',\, i s + k d}$$
+
+    ``padding`` is an int, ``"valid"`` or ``"same"``; ``groups`` as in `conv2d`.
     """
     if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight (O, C, K), "
+        raise ValueError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight (O, C/groups, K), "
                          f"got shapes {input.shape} and {weight.shape}")
     n, c, length = input.shape
     o, ci, k = weight.shape
+    padding = padding if isinstance(padding, str) else (0, _single(padding))
     y = conv2d(input.reshape(n, c, 1, length), weight.reshape(o, ci, 1, k), bias,
-               stride=(1, _single(stride)), padding=(0, _single(padding)),
-               dilation=(1, _single(dilation)))
+               stride=(1, _single(stride)), padding=padding,
+               dilation=(1, _single(dilation)), groups=groups)
     return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
