@@ -127,3 +127,16 @@ def test_serve_an_onnx_file(tmp_path):
     out = r.json()["outputs"][0]
     assert out["name"] == "output" and out["shape"] == [3, 10]
     np.testing.assert_allclose(np.array(out["data"]).reshape(3, 10), run_minigrad(model, x), atol=ATOL)
+
+
+def test_grouped_conv_and_pooling_options_match_onnxruntime(tmp_path):
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, padding=1, groups=2), nn.ReLU(),
+        nn.MaxPool2d(3, stride=2, ceil_mode=True),
+        nn.AvgPool2d(2, stride=2, padding=1, count_include_pad=False),
+    ).eval()
+    x = mg.randn(2, 4, 11, 11)
+    check(model, x, tmp_path / "m.onnx")
+    with pytest.raises(NotImplementedError, match="padding_mode"):
+        mgonnx.export(nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")).eval(),
+                      mg.randn(1, 1, 5, 5), tmp_path / "r.onnx")

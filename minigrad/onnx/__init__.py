@@ -104,18 +104,31 @@ def _conv2d(m, g, x, name):
     inputs = [x, g.const(_numpy(m.weight), f"{name}.weight")]
     if m.bias is not None:
         inputs.append(g.const(_numpy(m.bias), f"{name}.bias"))
+    if isinstance(m.padding, str) or getattr(m, "padding_mode", "zeros") != "zeros":
+        raise NotImplementedError(f"{name}: Conv2d with padding={m.padding!r} or padding_mode="
+                                  f"{getattr(m, 'padding_mode', 'zeros')!r} is not exported; use numeric "
+                                  "zero padding")
     ph, pw = _pair(m.padding)
     return g.op("Conv", inputs, name, kernel_shape=list(_pair(m.kernel_size)),
-                strides=list(_pair(m.stride)), pads=[ph, pw, ph, pw], dilations=list(_pair(m.dilation)))
+                strides=list(_pair(m.stride)), pads=[ph, pw, ph, pw], dilations=list(_pair(m.dilation)),
+                group=getattr(m, "groups", 1))
 
 
 def _pool(op_type, **extra):
     def convert(m, g, x, name):
+        if getattr(m, "return_indices", False) or getattr(m, "divisor_override", None):
+            raise NotImplementedError(f"{name}: {type(m).__name__} with return_indices or "
+                                      "divisor_override is not exported")
         k = _pair(m.kernel_size)
         s = _pair(m.stride if m.stride is not None else m.kernel_size)
         ph, pw = _pair(m.padding)
+        options = dict(extra, ceil_mode=int(bool(getattr(m, "ceil_mode", False))))
+        if op_type == "MaxPool":
+            options["dilations"] = list(_pair(getattr(m, "dilation", 1)))
+        else:
+            options["count_include_pad"] = int(bool(getattr(m, "count_include_pad", True)))
         return g.op(op_type, [x], name, kernel_shape=list(k), strides=list(s), pads=[ph, pw, ph, pw],
-                    **extra)
+                    **options)
     return convert
 
 
