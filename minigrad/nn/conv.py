@@ -114,8 +114,11 @@ class Conv2d(_ConvNd):
     OH = floor((H + 2·padding - dilation·(KH - 1) - 1) / stride) + 1 (same for W).
 
     Args:
-        in_channels, out_channels: C_in and C_out (both divisible by ``groups``).
-        kernel_size, stride, dilation: an int or an (h, w) pair.
+        in_channels: C_in (divisible by ``groups``).
+        out_channels: C_out (divisible by ``groups``).
+        kernel_size: an int or an (h, w) pair.
+        stride: an int or an (h, w) pair.
+        dilation: an int or an (h, w) pair.
         padding: an int, a pair, ``"valid"`` or ``"same"`` (stride 1 only).
         groups: independent channel groups (``groups=in_channels``: depthwise).
         bias: learn ``bias`` (C_out,).
