@@ -156,8 +156,12 @@ def draw_graph(root, names, ax):
         for row, key in enumerate(sorted(keys, key=lambda k: names.get(k, ""))):
             position[key] = (gen, row - (len(keys) - 1) / 2)
     for src, dst in edges:
+        # an edge that skips columns (a leaf used late, like t) bends around the boxes between
+        span = position[dst][0] - position[src][0]
+        bend = 0.0 if span <= 1 else -0.35
         ax.annotate("", xy=position[dst], xytext=position[src],
-                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=26, shrinkB=30), zorder=1)
+                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=26, shrinkB=30,
+                                    connectionstyle=f"arc3,rad={bend}"), zorder=1)
     for key, t in nodes.items():
         op = type(t.grad_fn).__name__ if t.grad_fn is not None else "leaf"
         label = f"{names.get(key, '')}\n{op}\nshape {t.shape}"

@@ -355,8 +355,7 @@ ax.set(xlabel="step", ylabel="cross-entropy (nats per character)",
 ax.legend()
 save_figure(fig, "08_loss")
 
-after = sample(model, PROMPT, 300)
-print(f"sample before training:\n{before!r}\n")
+after = sample(model, PROMPT, 300)  # the sample before training is printed above
 print(f"sample after training (temperature 0.8):\n{after}")
 
 # %% [markdown]
@@ -393,10 +392,13 @@ heads_gap = np.abs(head_weights.mean(axis=0) - weights).max()
 fig, axes = plt.subplots(1, len(head_weights), figsize=(4.2 * len(head_weights), 4.6))
 for h, ax in enumerate(axes):
     ax.imshow(head_weights[h] ** 0.5, cmap="magma", vmin=0, vmax=1)  # sqrt: small weights stay visible
-    ax.set_xticks(range(len(snippet_text)))
-    ax.set_xticklabels(list(snippet_text), fontsize=5)
-    ax.set_yticks(range(len(snippet_text)))
-    ax.set_yticklabels(list(snippet_text), fontsize=5)
+    # every third character, large enough to read; a space shows as "␣"
+    ticks = range(0, len(snippet_text), 3)
+    labels = [snippet_text[i].replace(" ", "␣") for i in ticks]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(labels, fontsize=8)
     ax.set_title(f"head {h + 1}")
 axes[0].set_ylabel("query (predicts the next character)")
 fig.supxlabel("key (a character the query may look at); colour = sqrt(weight)")
