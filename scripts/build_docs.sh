@@ -17,4 +17,6 @@ export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
 time "$PYTHON" -m mkdocs build --strict "$@"
 # the site must work opened from disk: file links, offline search, no leaked reST markup
 "$PYTHON" scripts/check_site.py site
+# nothing wide clipped at 1,400 px (runs where Playwright and a Chromium are installed)
+"$PYTHON" scripts/check_site_layout.py site
 echo "docs: built into site/ (open site/index.html in a browser, or preview with: $PYTHON -m mkdocs serve)"
