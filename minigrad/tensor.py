@@ -233,12 +233,14 @@ class Function:
         if _is_array(getattr(data, "base", None)):
             _share_version_if_view(out, inputs)
         if requires_grad:
+            saved = _saved_versions(fn, inputs, out)  # before fn.inputs: only forward's own state
+            if saved:
+                fn._saved_versions = saved
             fn.inputs = inputs
             # lets backward skip work nobody needs, e.g. dL/dx for a data batch
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             out._ctx = fn
             out._gen = 1 + max(t._gen for t in inputs)
-            fn._saved_versions = _saved_versions(fn, inputs, out)
         return out
 
     @property
@@ -295,7 +297,8 @@ def _root(array):
 
 def _is_array(value) -> bool:
     """A NumPy or CuPy array (not a scalar, dtype or anything else with a ``.base``)."""
-    return isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")
+    return isinstance(value, np.ndarray) or (
+        value is not None and hasattr(value, "__cuda_array_interface__"))
 
 
 def _share_version_if_view(out: Tensor, inputs) -> None:
@@ -314,23 +317,24 @@ def _saved_versions(fn: Function, inputs, out: Tensor) -> tuple:
 
     Found by looking at what forward stored on ``fn`` (arrays, or arrays in a tuple):
     only those can be corrupted by a later in-place write, so an op like ``add``,
-    which saves nothing, never complains (as in PyTorch).
+    which saves nothing, never complains (as in PyTorch). Called before ``fn.inputs``
+    is set, so only what forward itself stored is looked at.
     """
-    saved = []
+    owners = {id(t._data): t for t in inputs}  # the common case: forward kept an input itself
+    owners[id(out._data)] = out
+    found = {}
     for value in fn.__dict__.values():
-        if isinstance(value, (tuple, list)):
-            saved.extend(v for v in value if _is_array(v))
-        elif _is_array(value):
-            saved.append(value)
-    if not saved:
+        for v in (value if type(value) in (tuple, list) else (value,)):
+            t = owners.get(id(v))
+            if t is None and _is_array(getattr(v, "base", None)):  # a view of something: whose?
+                root = _root(v)
+                t = next((u for u in (*inputs, out) if _root(u._data) is root), None)
+            if t is not None:
+                found[id(t)] = t
+    if not found:
         return ()
-    roots = {id(_root(a)) for a in saved}
-    found = []
-    for t in (*inputs, out):
-        if id(_root(t._data)) in roots:
-            counter = t._version_counter
-            found.append((counter, counter.value, t.shape, t.dtype))
-    return tuple(found)
+    return tuple((t._version_counter, t._version_counter.value, t._data.shape, t._data.dtype)
+                 for t in found.values())
 
 
 # ----------------------------------------------------------------------------- Tensor
