@@ -11,10 +11,19 @@ from minigrad.tensor import Tensor, get_default_dtype
 
 
 def lift(value, like: Tensor) -> Tensor:
-    """Make ``value`` (a Python number, array or Tensor) a Tensor to combine with ``like``.
+    r"""Make `value` (a Python number, array or Tensor) a Tensor to combine with `like`.
 
-    A Python number takes the dtype NumPy would give it next to ``like`` (so
-    ``float32_tensor * 2.0`` stays float32); it never requires grad.
+    Not an op: a Tensor is returned as it is; a number $c$ becomes a 0-d constant holding $c$
+    (it never requires grad, so no $\partial L/\partial c$ is computed), with the dtype NumPy
+    would give it next to `like` (`float32_tensor * 2.0` stays float32; an integer tensor with a
+    float number gives the default float dtype); an array is copied to the device of `like`.
+
+    Args:
+        value: a Python or NumPy number, an array, or a Tensor.
+        like: the Tensor it will be combined with.
+
+    Returns:
+        A Tensor.
     """
     if isinstance(value, Tensor):
         return value

@@ -16,7 +16,7 @@ from minigrad.tensor import Function, Tensor
 
 
 class SetItem(Function):
-    r"""y = x with ``y[index] = v`` (v broadcast to the shape of ``x[index]``).
+    r"""$y = x$ with $y[\text{index}] = v$ ($v$ broadcast to the shape of `x[index]`).
 
     Backward: the overwritten positions of ``x`` no longer influence ``y``, so
     $\partial L/\partial x = g$ with zeros at ``index``; each element of ``v``
@@ -52,8 +52,21 @@ def _parent(array, path):
 
 
 def setitem(x: Tensor, index, value) -> Tensor:
-    """``x`` with ``x[index]`` replaced by ``value`` (a new tensor; ``x[index] = value`` is
-    the in-place form). Indexes mean what they mean in ``x[index]`` (PyTorch's order)."""
+    r"""Returns a copy of `x` with `x[index]` set to `value` (`x[index] = value` is the in-place form).
+
+    $y = x$ except $y[\text{index}] = v$, with $v$ broadcast to the shape of `x[index]` and cast
+    to the dtype of `x`. Gradient: $\partial L/\partial x = g$ with zeros at `index` (those
+    entries were overwritten), and $\partial L/\partial v = g[\text{index}]$, summed over the
+    copies broadcasting made.
+
+    Args:
+        x: the tensor to write into.
+        index: anything `x[index]` accepts, with the same meaning (PyTorch's order).
+        value: a number, array or Tensor broadcastable to the shape of `x[index]`.
+
+    Returns:
+        A new Tensor of the shape and dtype of `x`.
+    """
     index = _index_arrays(index, x._data)
     split = _split_integers(index, x.ndim)
     path = (index,) if split is None else tuple(split)
@@ -70,7 +83,7 @@ def setitem(x: Tensor, index, value) -> Tensor:
 
 
 class Fill(Function):
-    """y = c everywhere (the shape and dtype of x);  dy/dx = 0."""
+    r"""$y_i = c$ everywhere (the shape and dtype of $x$); $\partial L/\partial x = 0$."""
 
     def forward(self, x, value):
         return get_array_module(x).full_like(x, value)
@@ -80,7 +93,18 @@ class Fill(Function):
 
 
 def fill(x: Tensor, value) -> Tensor:
-    """A tensor like ``x`` filled with ``value`` (``x.fill_(value)`` is the in-place form)."""
+    r"""Returns a tensor like `x` filled with `value` (`x.fill_(value)` is the in-place form).
+
+    $y_i = c$ for every $i$, so $\partial L/\partial x = 0$. A 0-d Tensor `value` is read as a
+    number, so it gets no gradient (PyTorch's `fill_` would give it $\sum_i g_i$).
+
+    Args:
+        x: the tensor whose shape and dtype to take.
+        value: the number $c$ (or a 0-d Tensor holding it).
+
+    Returns:
+        A new Tensor of the shape and dtype of `x`.
+    """
     if isinstance(value, Tensor):
         value = value.item()
     return Fill.apply(x, value=value)
@@ -104,7 +128,19 @@ class CopyFrom(Function):
 
 
 def copy_from(x: Tensor, src) -> Tensor:
-    """``src`` in the shape and dtype of ``x`` (``x.copy_(src)`` is the in-place form)."""
+    r"""Returns `src` in the shape and dtype of `x` (`x.copy_(src)` is the in-place form).
+
+    $y = \text{src}$ broadcast to the shape of $x$ and cast to its dtype. Gradient:
+    $\partial L/\partial x = 0$ (every value was replaced) and $\partial L/\partial\,\text{src} = g$,
+    summed over the copies broadcasting made.
+
+    Args:
+        x: the tensor whose shape, dtype and device to take.
+        src: a Tensor, array or number broadcastable to the shape of `x`.
+
+    Returns:
+        A new Tensor of the shape and dtype of `x`.
+    """
     src = src if isinstance(src, Tensor) else lift(src, x)
     if src.device != x.device:
         src = src.to(x.device)
@@ -112,10 +148,19 @@ def copy_from(x: Tensor, src) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    """``x`` with ``value`` where ``mask`` is True: $y = \text{mask} ? v : x$ (``torch.masked_fill``).
+    r"""Fills the elements of `x` with `value` where `mask` is True (`torch.masked_fill`).
 
-    The gradient flows to ``x`` where the mask is False (and to ``value`` where it
-    is True, when ``value`` is a tensor), through `where`.
+    $y_i = v$ where $\text{mask}_i$ is True and $y_i = x_i$ elsewhere (`mask` broadcast with `x`),
+    a `where`. Gradient: $\partial L/\partial x_i = g_i$ where the mask is False, 0 where it is
+    True; a 0-d Tensor $v$ gets $\partial L/\partial v = \sum_{\text{mask}_i} g_i$.
+
+    Args:
+        x: the input tensor.
+        mask: a bool tensor broadcastable with `x`.
+        value: a number or a 0-d Tensor.
+
+    Returns:
+        A new Tensor (`masked_fill_` is the in-place form).
     """
     from minigrad.ops.elementwise import where
 
@@ -130,7 +175,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
 
 
 class Clone(Function):
-    """y = x in new memory;  dy/dx = 1."""
+    r"""$y = x$ in new memory; $\partial L/\partial x = g$."""
 
     def forward(self, x):
         return x.copy()
@@ -140,7 +185,16 @@ class Clone(Function):
 
 
 def clone(x: Tensor) -> Tensor:
-    """A copy of ``x`` in new memory that stays in the graph (``torch.clone``)."""
+    r"""Returns a copy of `x` (`torch.clone`), in new memory and in the graph.
+
+    $y = x$, so $\partial L/\partial x = g$: the gradient passes through unchanged.
+
+    Args:
+        x: the tensor to copy.
+
+    Returns:
+        A new Tensor with the values, shape and dtype of `x`.
+    """
     return Clone.apply(x)
 
 

@@ -24,15 +24,44 @@ def _make(array, dtype, requires_grad, device) -> Tensor:
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    r"""The $n \times m$ identity matrix: $I_{ij} = [i = j]$ (``torch.eye``; ``m`` defaults to ``n``)."""
+    r"""Returns a 2-D tensor with ones on the diagonal and zeros elsewhere (`torch.eye`).
+
+    $I_{ij} = [i = j]$ (1 if $i = j$, else 0) for $0 \le i < n$, $0 \le j < m$. No gradient flows
+    into it; `requires_grad=True` makes the result a leaf.
+
+    Args:
+        n: the number of rows.
+        m: the number of columns; `n` if None.
+        dtype: the dtype; the default float dtype if None.
+        device: the device (`"cpu"` if None).
+        requires_grad: make the result a leaf that requires grad.
+
+    Returns:
+        An $n \times m$ Tensor.
+    """
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
     return _make(np.eye(n, n if m is None else m), dtype, requires_grad, device)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    r"""``steps`` evenly spaced values from ``start`` to ``end``, both included:
-    $x_i = \text{start} + i\,\frac{\text{end} - \text{start}}{\text{steps} - 1}$ (``torch.linspace``)."""
+    r"""Creates a 1-D tensor of `steps` values evenly spaced from `start` to `end` (`torch.linspace`).
+
+    $x_i = \text{start} + i\,\frac{\text{end} - \text{start}}{\text{steps} - 1}$ for $0 \le i < \text{steps}$:
+    both ends included (just `start` when $\text{steps} = 1$). No gradient flows into it;
+    `requires_grad=True` makes the result a leaf.
+
+    Args:
+        start: the first value.
+        end: the last value.
+        steps: the number of values, $\ge 0$.
+        dtype: the dtype; the default float dtype if None.
+        device: the device (`"cpu"` if None).
+        requires_grad: make the result a leaf that requires grad.
+
+    Returns:
+        A 1-D Tensor of `steps` elements.
+    """
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     return _make(np.linspace(float(start), float(end), steps), dtype, requires_grad, device)
@@ -40,7 +69,24 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad=False) -> Tensor:
-    r"""$\text{base}^{x_i}$ for the ``linspace(start, end, steps)`` points $x_i$ (``torch.logspace``)."""
+    r"""Creates a 1-D tensor of `steps` values evenly spaced on a log scale (`torch.logspace`).
+
+    $y_i = \text{base}^{x_i}$ for the `linspace(start, end, steps)` points $x_i$: from
+    $\text{base}^{\text{start}}$ to $\text{base}^{\text{end}}$. No gradient flows into it;
+    `requires_grad=True` makes the result a leaf.
+
+    Args:
+        start: the first exponent.
+        end: the last exponent.
+        steps: the number of values, $\ge 0$.
+        base: the base of the powers.
+        dtype: the dtype; the default float dtype if None.
+        device: the device (`"cpu"` if None).
+        requires_grad: make the result a leaf that requires grad.
+
+    Returns:
+        A 1-D Tensor of `steps` elements.
+    """
     if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     return _make(np.logspace(float(start), float(end), steps, base=base), dtype, requires_grad, device)
@@ -55,14 +101,40 @@ def _triangle_indices(op, row, col, offset, dtype, device):
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
-    r"""The (2, N) coordinates of the lower triangle of a ``row`` × ``col`` matrix, row by row:
-    every $(i, j)$ with $j - i \le \text{offset}$ (``torch.tril_indices``; int64)."""
+    r"""Returns the indices of the lower triangle of a `row` × `col` matrix (`torch.tril_indices`).
+
+    Every $(i, j)$ with $0 \le i < \text{row}$, $0 \le j < \text{col}$ and $j - i \le \text{offset}$,
+    row by row: row 0 of the result holds the $i$, row 1 the $j$. Integer valued, not differentiable.
+
+    Args:
+        row: the number of rows.
+        col: the number of columns.
+        offset: the diagonal bounding the triangle: 0 the main one, $> 0$ above it, $< 0$ below.
+        dtype: the dtype; int64 if None.
+        device: the device (`"cpu"` if None).
+
+    Returns:
+        A Tensor of shape (2, N).
+    """
     return _triangle_indices("tril_indices", row, col, offset, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
-    r"""The (2, N) coordinates of the upper triangle: every $(i, j)$ with $j - i \ge \text{offset}$
-    (``torch.triu_indices``; int64)."""
+    r"""Returns the indices of the upper triangle of a `row` × `col` matrix (`torch.triu_indices`).
+
+    Every $(i, j)$ with $0 \le i < \text{row}$, $0 \le j < \text{col}$ and $j - i \ge \text{offset}$,
+    row by row: row 0 of the result holds the $i$, row 1 the $j$. Integer valued, not differentiable.
+
+    Args:
+        row: the number of rows.
+        col: the number of columns.
+        offset: the diagonal bounding the triangle: 0 the main one, $> 0$ above it, $< 0$ below.
+        dtype: the dtype; int64 if None.
+        device: the device (`"cpu"` if None).
+
+    Returns:
+        A Tensor of shape (2, N).
+    """
     return _triangle_indices("triu_indices", row, col, offset, dtype, device)
 
 
@@ -70,7 +142,14 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     r"""Class indices of shape (...) as int64 one-hot rows of shape (..., num_classes):
     $y_{\dots c} = [x_{\dots} = c]$ (``torch.nn.functional.one_hot``).
 
-    ``num_classes=-1`` means one more than the largest index. Not differentiable.
+    Integer valued, so not differentiable.
+
+    Args:
+        tensor: an integer tensor of class indices, any shape.
+        num_classes: the number of classes; -1 means one more than the largest index.
+
+    Returns:
+        An int64 Tensor of shape `tensor.shape + (num_classes,)`.
 
     Raises:
         RuntimeError: for a non-integer tensor or an index outside ``[0, num_classes)``,

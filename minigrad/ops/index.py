@@ -104,11 +104,20 @@ class Gather(Function):
 
 
 def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
-    r"""Values of ``input`` picked along ``dim`` by ``index`` (``torch.gather``): for a 3-D
-    tensor and ``dim=1``, $y_{ijk} = x_{i,\,\text{idx}_{ijk},\,k}$.
+    r"""Gathers values of `input` along the axis `dim` at the positions `index` (`torch.gather`).
 
-    ``index`` has as many dims as ``input`` and no larger a size outside ``dim``; the
-    result has the shape of ``index``. ``sparse_grad`` is accepted and ignored.
+    For a 3-D tensor and `dim=1`: $y_{ijk} = x_{i,\,\text{idx}_{ijk},\,k}$. Gradient: each $g_{ijk}$
+    goes back to the element it was read from, adding up where an element was read more than
+    once: $\partial L/\partial x_{imk} = \sum_{j:\, \text{idx}_{ijk} = m} g_{ijk}$ (a scatter-add).
+
+    Args:
+        input: the tensor to read.
+        dim: the dimension `index` indexes.
+        index: int64 positions, with as many dims as `input` and no larger a size outside `dim`.
+        sparse_grad: accepted for PyTorch's signature and ignored.
+
+    Returns:
+        A Tensor of the shape of `index`.
     """
     axis = _dim(input, dim, "gather")
     index = _index_array(index, input._data, "gather")
@@ -183,12 +192,23 @@ def _scatter_args(input, dim, index, src, op):
 
 
 def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
-    r"""``input`` with values of ``src`` written at ``index`` along ``dim`` (``torch.scatter``):
-    for ``dim=0``, $y_{\text{idx}_{ijk}, j, k} = s_{ijk}$; other entries are ``input``'s.
+    r"""Writes the values of `src` into `input` at the positions `index` along `dim` (`torch.scatter`).
 
-    ``src`` may be a tensor or a number (``value=`` is PyTorch's other spelling).
-    ``reduce="add"`` / ``"multiply"`` combine with the existing value instead
-    (PyTorch's older interface; use `scatter_reduce`).
+    For `dim=0`: $y = x$, then $y_{\text{idx}_{ijk}, j, k} = s_{ijk}$. Gradient:
+    $\partial L/\partial x = g$ with zeros at the written positions, and
+    $\partial L/\partial s_{ijk} = g_{\text{idx}_{ijk}, j, k}$ (a gather; with a repeated index one
+    write wins the forward, and every copy still gets the gradient of its target, as in PyTorch).
+
+    Args:
+        input: the tensor to write into.
+        dim: the dimension `index` indexes.
+        index: int64 positions, with as many dims as `input`; no larger than `src` anywhere.
+        src: the values, a Tensor or a number (`value=` is PyTorch's other spelling).
+        reduce: `"add"` or `"multiply"` combine with the existing value (PyTorch's older
+            interface to `scatter_reduce`).
+
+    Returns:
+        A new Tensor of the shape of `input` (`scatter_` is the in-place form).
     """
     if src is None:
         if value is None:
@@ -206,8 +226,21 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
 
 
 def scatter_add(input: Tensor, dim: int, index, src) -> Tensor:
-    r"""``input`` with ``src`` added at ``index`` along ``dim``, repeated indices adding up
-    (``torch.scatter_add``): for ``dim=0``, $y_{\text{idx}_{ijk}, j, k} \mathrel{+}= s_{ijk}$."""
+    r"""Adds the values of `src` into `input` at the positions `index` along `dim` (`torch.scatter_add`).
+
+    For `dim=0`: $y = x$, then $y_{\text{idx}_{ijk}, j, k} \mathrel{+}= s_{ijk}$, repeated indices adding
+    up. Gradient: $\partial L/\partial x = g$ and $\partial L/\partial s_{ijk} = g_{\text{idx}_{ijk}, j, k}$
+    (a gather).
+
+    Args:
+        input: the tensor to add into.
+        dim: the dimension `index` indexes.
+        index: int64 positions, with as many dims as `input`; no larger than `src` anywhere.
+        src: the values to add, a Tensor or a number.
+
+    Returns:
+        A new Tensor of the shape of `input` (`scatter_add_` is the in-place form).
+    """
     axis, index, src = _scatter_args(input, dim, index, src, "scatter_add")
     if input.ndim == 0:
         return scatter_add(input.reshape(1), 0, index.reshape(-1), src.reshape(-1)).reshape(())
@@ -304,9 +337,25 @@ class ScatterReduce(Function):
 
 
 def scatter_reduce(input: Tensor, dim: int, index, src, reduce: str, *, include_self: bool = True) -> Tensor:
-    r"""Reduce the values of ``src`` into ``input`` at ``index`` along ``dim``
-    (``torch.scatter_reduce``): ``reduce`` is ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or
-    ``"amin"``; ``include_self=False`` leaves ``input``'s own value out where something lands.
+    r"""Reduces all values of `src` into `input` at the indices `index` along `dim` (`torch.scatter_reduce`).
+
+    For `dim=0`, $s_{ijk}$ goes to $p = (\text{idx}_{ijk}, j, k)$ and
+    $y_p = \text{reduce}(\{x_p\} \cup \{s_q : q \text{ lands on } p\})$ where something lands
+    ($x_p$ left out with `include_self=False`), $y_p = x_p$ elsewhere. Gradient of each value $v$
+    reduced into $y_p$: sum $g_p$; mean $g_p / n_p$ ($n_p$ values averaged); prod
+    $g_p \prod_{u \ne v} u$ (exact with zeros); amax/amin $g_p / k$ for each of the $k$ values
+    equal to $y_p$ (ties share), 0 for the others.
+
+    Args:
+        input: the tensor to reduce into; `index` and `src` have as many dims.
+        dim: the dimension `index` indexes.
+        index: int64 positions along `dim`; no larger than `input` and `src` elsewhere.
+        src: the values (a Tensor or a number).
+        reduce: `"sum"`, `"prod"`, `"mean"`, `"amax"` or `"amin"`.
+        include_self: whether $x_p$ takes part where something lands.
+
+    Returns:
+        A Tensor of the shape of `input`.
     """
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise RuntimeError(f"scatter_reduce: reduce must be sum, prod, mean, amax or amin, got {reduce!r}")
@@ -319,9 +368,21 @@ def scatter_reduce(input: Tensor, dim: int, index, src, reduce: str, *, include_
 
 
 def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
-    r"""``input`` read at ``indices`` along ``dim``, the two broadcast against each other outside
-    ``dim`` (``torch.take_along_dim``, NumPy's ``take_along_axis``); ``dim=None`` reads the flattened
-    tensor. The gradient is a scatter-add, as `gather`'s."""
+    r"""Selects values from `input` at the positions `indices` along `dim` (`torch.take_along_dim`).
+
+    $y_{\dots i \dots} = x_{\dots\, \text{idx}_{\dots i \dots}\, \dots}$ with `indices` replacing the
+    coordinate along `dim`, `input` and `indices` broadcast against each other outside `dim`
+    (NumPy's `take_along_axis`); `dim=None` reads the flattened tensor. The gradient is
+    `gather`'s, a scatter-add: $\partial L/\partial x_p = \sum_{q \text{ read } p} g_q$.
+
+    Args:
+        input: the tensor to read.
+        indices: int64 indices with as many dims as `input`.
+        dim: the dimension to index along; None reads `input` flattened.
+
+    Returns:
+        A Tensor of the broadcast shape; 1-D, one element per index, when `dim` is None.
+    """
     idx = _index_array(indices, input._data, "take_along_dim")
     if dim is None:
         return gather(input.reshape(-1), 0, idx.reshape(-1))
@@ -341,8 +402,20 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
 
 
 def take(input: Tensor, index) -> Tensor:
-    r"""``input`` read as a 1-D tensor at ``index``; the result has ``index``'s shape
-    (``torch.take``): $y_j = \text{flat}(x)_{\text{idx}_j}$."""
+    r"""Returns the elements of `input`, read as a 1-D tensor, at the indices `index` (`torch.take`).
+
+    $y_j = \operatorname{vec}(x)_{\text{idx}_j}$ with $\operatorname{vec}(x)$ the elements in row-major
+    order. Gradient: a scatter-add into $\operatorname{vec}(x)$,
+    $\partial L/\partial \operatorname{vec}(x)_m = \sum_{j:\, \text{idx}_j = m} g_j$, reshaped to the
+    shape of `input`.
+
+    Args:
+        input: the tensor to read.
+        index: int64 indices into the flattened `input` (negative counts from the end).
+
+    Returns:
+        A Tensor of the shape of `index`.
+    """
     idx = _index_array(index, input._data, "take")
     flat = input.reshape(-1)
     n = flat.shape[0]
@@ -355,10 +428,19 @@ def take(input: Tensor, index) -> Tensor:
 
 
 def index_select(input: Tensor, dim: int, index) -> Tensor:
-    r"""The slices ``index`` (1-D) of ``input`` along ``dim``, in that order, repeats allowed
-    (``torch.index_select``): $y_{\dots j \dots} = x_{\dots \text{idx}_j \dots}$.
+    r"""Returns the slices of `input` along `dim` at the entries of `index` (`torch.index_select`).
 
-    The gradient adds each slice's $g$ back into the slice it came from.
+    $y_{\dots j \dots} = x_{\dots\, \text{idx}_j\, \dots}$, in the order of `index`, repeats allowed.
+    Gradient: each slice of $g$ is added back into the slice it came from,
+    $\partial L/\partial x_{\dots i \dots} = \sum_{j:\, \text{idx}_j = i} g_{\dots j \dots}$.
+
+    Args:
+        input: the tensor to read.
+        dim: the dimension to select along.
+        index: a 0-d or 1-D int64 tensor of slice positions.
+
+    Returns:
+        A Tensor with one slice per index along `dim`.
     """
     axis = _dim(input, dim, "index_select")
     idx = _index_array(index, input._data, "index_select")
@@ -429,8 +511,23 @@ def _index_args(input, dim, index, source, op):
 
 
 def index_add(input: Tensor, dim: int, index, source, *, alpha=1) -> Tensor:
-    r"""``input`` with $\alpha \cdot$ ``source``'s slices added at the slices ``index`` along ``dim``,
-    repeats adding up (``torch.index_add``)."""
+    r"""Adds $\alpha$ times the slices of `source` into `input` at `index` along `dim` (`torch.index_add`).
+
+    $y = x$, then $y_{\dots\, \text{idx}_j\, \dots} \mathrel{+}= \alpha\, s_{\dots j \dots}$, repeats adding
+    up. Gradient: $\partial L/\partial x = g$ and
+    $\partial L/\partial s_{\dots j \dots} = \alpha\, g_{\dots\, \text{idx}_j\, \dots}$ (an `index_select`
+    of $g$).
+
+    Args:
+        input: the tensor to add into.
+        dim: the dimension `index` indexes.
+        index: a 1-D int64 tensor of slice positions.
+        source: `input`'s shape with size `len(index)` along `dim`.
+        alpha: the scale $\alpha$.
+
+    Returns:
+        A new Tensor of the shape of `input` (`index_add_` is the in-place form).
+    """
     where, source = _index_args(input, dim, index, source, "index_add")
     if input.ndim == 0:
         return IndexAdd.apply(input.reshape(1), source.reshape(1), where=where, alpha=alpha).reshape(())
@@ -438,7 +535,22 @@ def index_add(input: Tensor, dim: int, index, source, *, alpha=1) -> Tensor:
 
 
 def index_copy(input: Tensor, dim: int, index, source) -> Tensor:
-    r"""``input`` with the slices ``index`` along ``dim`` replaced by ``source``'s (``torch.index_copy``)."""
+    r"""Copies the slices of `source` into `input` at the indices `index` along `dim` (`torch.index_copy`).
+
+    $y = x$, then $y_{\dots\, \text{idx}_j\, \dots} = s_{\dots j \dots}$ along `dim`. Gradient:
+    $\partial L/\partial x = g$ with the overwritten slices zeroed, and
+    $\partial L/\partial s_{\dots j \dots} = g_{\dots\, \text{idx}_j\, \dots}$ (for a repeated index,
+    every copy gets the gradient of the slice it targets).
+
+    Args:
+        input: the tensor to copy into.
+        dim: the dimension `index` indexes.
+        index: a 1-D int64 tensor of slice positions.
+        source: `input`'s shape with size `len(index)` along `dim`.
+
+    Returns:
+        A new Tensor of the shape of `input` (`index_copy_` is the in-place form).
+    """
     where, source = _index_args(input, dim, index, source, "index_copy")
     if input.ndim == 0:
         return IndexCopy.apply(input.reshape(1), source.reshape(1), where=where).reshape(())
@@ -446,8 +558,21 @@ def index_copy(input: Tensor, dim: int, index, source) -> Tensor:
 
 
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
-    r"""``input`` with the slices ``index`` along ``dim`` set to ``value`` (``torch.index_fill``);
-    the filled entries get no gradient (a 0-d tensor ``value`` gets the sum of theirs)."""
+    r"""Fills the slices `index` of `input` along `dim` with `value` (`torch.index_fill`).
+
+    $y = x$, then $y_{\dots\, \text{idx}_j\, \dots} = v$ along `dim`. Gradient:
+    $\partial L/\partial x = g$ with the filled slices zeroed; a 0-d tensor $v$ gets
+    $\partial L/\partial v = \sum g$ over the filled entries.
+
+    Args:
+        input: the tensor to fill.
+        dim: the dimension `index` indexes.
+        index: a 1-D int64 tensor of slice positions.
+        value: a number or a 0-d Tensor.
+
+    Returns:
+        A new Tensor of the shape of `input` (`index_fill_` is the in-place form).
+    """
     where, _ = _index_args(input, dim, index, None, "index_fill")
     from minigrad.ops.assign import setitem
 
@@ -460,8 +585,19 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
 
 
 def masked_select(input: Tensor, mask) -> Tensor:
-    r"""The entries of ``input`` where the bool ``mask`` (broadcast with it) is True, as a 1-D tensor
-    in row-major order (``torch.masked_select``). The gradient scatters back to those entries."""
+    r"""Returns a new 1-D tensor of the entries of `input` where `mask` is True (`torch.masked_select`).
+
+    $y = (x_{p_0}, x_{p_1}, \dots, x_{p_{m-1}})$, where $p_0 < p_1 < \dots$ are the $m$ positions with
+    $\text{mask}_p$ True in row-major order (`input` and `mask` broadcast together). Gradient:
+    $\partial L/\partial x_{p_r} = g_r$ and 0 off the mask, summed over broadcast copies of `input`.
+
+    Args:
+        input: the tensor to read.
+        mask: a bool tensor broadcastable with `input`.
+
+    Returns:
+        A 1-D Tensor of $m$ elements.
+    """
     m = mask._data if isinstance(mask, Tensor) else get_array_module(input._data).asarray(mask)
     if m.dtype.kind != "b":
         raise RuntimeError(f"masked_select: expected a bool mask, got dtype {m.dtype}")
@@ -499,8 +635,21 @@ class MaskedScatter(Function):
 
 
 def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
-    r"""``input`` with ``source``'s values copied, in order, into the positions where ``mask`` is True
-    (``torch.masked_scatter``)."""
+    r"""Copies elements from `source` into `input` where `mask` is True (`torch.masked_scatter`).
+
+    With $p_0 < p_1 < \dots < p_{m-1}$ the True positions of `mask` in row-major order:
+    $y_{p_r} = s_r$ ($s$ = `source` flattened) and $y = x$ elsewhere. Gradient:
+    $\partial L/\partial x = g$ zeroed on the mask, $\partial L/\partial s_r = g_{p_r}$ for $r < m$
+    and 0 for the unused rest of `source`.
+
+    Args:
+        input: the tensor to write into (broadcast to the shape of `mask` if needed).
+        mask: a bool tensor broadcastable with `input`.
+        source: a tensor with at least $m$ elements.
+
+    Returns:
+        A new Tensor of the broadcast shape.
+    """
     m = mask._data if isinstance(mask, Tensor) else get_array_module(input._data).asarray(mask)
     if m.dtype.kind != "b":
         raise RuntimeError(f"masked_scatter: expected a bool mask, got dtype {m.dtype}")
@@ -522,8 +671,19 @@ def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
-    r"""Indices of the non-zero entries, row-major (``torch.nonzero``): an int64 tensor of shape
-    (N, ndim), or with ``as_tuple=True`` a tuple of ndim 1-D tensors (NumPy's ``nonzero``)."""
+    r"""Returns the indices of all non-zero elements of `input` (`torch.nonzero`).
+
+    Row $r$ of the result is the index tuple $p_r$ of the $r$-th position with $x_{p} \ne 0$, in
+    row-major order: $\{p_0, \dots, p_{N-1}\} = \{p : x_p \ne 0\}$. Integer valued, so not
+    differentiable.
+
+    Args:
+        input: the tensor to search.
+        as_tuple: return one 1-D tensor per dimension instead (NumPy's `nonzero`).
+
+    Returns:
+        An int64 Tensor of shape $(N, \text{ndim})$, or a tuple of ndim int64 Tensors of length $N$.
+    """
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     xp = get_array_module(data)
     if as_tuple:
@@ -535,12 +695,32 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 
 def argwhere(input: Tensor) -> Tensor:
-    """``nonzero(input)``: the (N, ndim) indices of the non-zero entries (``torch.argwhere``)."""
+    r"""Returns a tensor containing the indices of all non-zero elements of `input` (`torch.argwhere`).
+
+    The same as `nonzero(input)`: row $r$ is the index of the $r$-th $x_p \ne 0$ in row-major
+    order. Not differentiable.
+
+    Args:
+        input: the tensor to search.
+
+    Returns:
+        An int64 Tensor of shape $(N, \text{ndim})$.
+    """
     return nonzero(input)
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
-    """How many entries are non-zero, over ``dim`` (int, tuple or None for all; int64)."""
+    r"""Counts the number of non-zero values in `input` along `dim` (`torch.count_nonzero`).
+
+    $y = \#\{i : x_i \ne 0\}$ over each reduced slice. Integer valued, so not differentiable.
+
+    Args:
+        input: the tensor to count in.
+        dim: an int, a tuple of ints, or None for every element.
+
+    Returns:
+        An int64 Tensor, with the reduced dims removed.
+    """
     axes = None if dim is None else normalize_axes(dim if isinstance(dim, (tuple, list)) else (dim,),
                                                    input.ndim, "count_nonzero")
     out = (input._data != 0).sum(axis=axes)

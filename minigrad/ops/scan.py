@@ -57,7 +57,19 @@ class Cumsum(Function):
 
 
 def cumsum(x: Tensor, dim=None, *, dtype=None) -> Tensor:
-    r"""Running sum along ``dim``: $y_i = x_0 + \dots + x_i$ (``torch.cumsum``; ints give int64)."""
+    r"""Returns the cumulative sum of the elements of `x` along `dim` (`torch.cumsum`).
+
+    $y_i = \sum_{j \le i} x_j = x_0 + \dots + x_i$ along `dim`. Each $x_j$ enters every $y_i$ with
+    $i \ge j$, so the gradient is a reverse cumulative sum: $\partial L/\partial x_j = \sum_{i \ge j} g_i$.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to sum along (required).
+        dtype: cast `x` to this dtype first; by default integers and bools accumulate in int64.
+
+    Returns:
+        A Tensor of the shape of `x`.
+    """
     axis = _dim(x, dim, "cumsum")
     x = _scan_input(x, dtype, "cumsum")
     return Cumsum.apply(_as_1d(x), axis=axis).reshape(x.shape)
@@ -95,8 +107,21 @@ class Cumprod(Function):
 
 
 def cumprod(x: Tensor, dim=None, *, dtype=None) -> Tensor:
-    r"""Running product along ``dim``: $y_i = x_0 x_1 \cdots x_i$ (``torch.cumprod``; ints give
-    int64). The gradient is exact at zeros."""
+    r"""Returns the cumulative product of the elements of `x` along `dim` (`torch.cumprod`).
+
+    $y_i = \prod_{j \le i} x_j = x_0 x_1 \cdots x_i$. Gradient:
+    $\partial L/\partial x_j = \frac{1}{x_j}\sum_{i \ge j} g_i\, y_i$ for $x_j \ne 0$, exact at zeros: at
+    the first zero $x_z$ of a slice the sum uses the running product with $x_z$ replaced by 1, and
+    every $x_j$ after it gets 0.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to multiply along (required).
+        dtype: cast `x` to this dtype first; by default integers and bools accumulate in int64.
+
+    Returns:
+        A Tensor of the shape of `x`.
+    """
     axis = _dim(x, dim, "cumprod")
     x = _scan_input(x, dtype, "cumprod")
     return Cumprod.apply(_as_1d(x), axis=axis).reshape(x.shape)
@@ -124,15 +149,36 @@ def _cumulative_extremum(x: Tensor, dim, largest: bool, op: str):
 
 
 def cummax(x: Tensor, dim: int):
-    r"""Running maximum along ``dim`` and where it was reached: the named tuple ``(values, indices)``
-    with $y_i = \max_{j \le i} x_j$ (``torch.cummax``). Ties point to the latest position; the
-    gradient of ``values`` goes to ``indices`` (a gather), as in PyTorch."""
+    r"""Returns the cumulative maximum of `x` along `dim` and where it was reached (`torch.cummax`).
+
+    $y_i = \max_{j \le i} x_j$, and $\text{indices}_i$ the latest $j \le i$ with $x_j = y_i$ (ties
+    point to the latest position; a NaN, once met, is the maximum). `values` is read with `gather`,
+    so $\partial L/\partial x_j = \sum_{i:\, \text{indices}_i = j} g_i$, as in PyTorch.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to scan along.
+
+    Returns:
+        The named tuple `(values, indices)`, both of the shape of `x`; `indices` is int64.
+    """
     return cummax_result(*_cumulative_extremum(x, dim, True, "cummax"))
 
 
 def cummin(x: Tensor, dim: int):
-    r"""Running minimum along ``dim``, ``(values, indices)``: $y_i = \min_{j \le i} x_j$
-    (``torch.cummin``; ties and gradient as `cummax`)."""
+    r"""Returns the cumulative minimum of `x` along `dim` and where it was reached (`torch.cummin`).
+
+    $y_i = \min_{j \le i} x_j$, and $\text{indices}_i$ the latest $j \le i$ with $x_j = y_i$ (ties
+    point to the latest position; a NaN, once met, is the minimum). The gradient is `gather`'s:
+    $\partial L/\partial x_j = \sum_{i:\, \text{indices}_i = j} g_i$.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to scan along.
+
+    Returns:
+        The named tuple `(values, indices)`, both of the shape of `x`; `indices` is int64.
+    """
     return cummin_result(*_cumulative_extremum(x, dim, False, "cummin"))
 
 
@@ -185,7 +231,20 @@ class LogCumSumExp(Function):
 
 
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
-    r"""$y_i = \log \sum_{j \le i} e^{x_j}$ along ``dim``, computed stably (``torch.logcumsumexp``)."""
+    r"""Returns the log of the cumulative sum of the exponentials of `x` along `dim` (`torch.logcumsumexp`).
+
+    $y_i = \log \sum_{j \le i} e^{x_j}$, computed stably (a scan of `logaddexp`). Since
+    $\partial y_i/\partial x_j = e^{x_j - y_i}$ for $j \le i$,
+    $\partial L/\partial x_j = \sum_{i \ge j} g_i\, e^{x_j - y_i}$, itself computed as a reverse
+    log-cumsum-exp so that nothing overflows.
+
+    Args:
+        x: the input tensor (integers are converted to the default float dtype).
+        dim: the dimension to scan along.
+
+    Returns:
+        A floating-point Tensor of the shape of `x`.
+    """
     axis = _dim(x, dim, "logcumsumexp")
     return LogCumSumExp.apply(_as_1d(as_float(x)), axis=axis).reshape(x.shape)
 
@@ -227,8 +286,21 @@ class Prod(Function):
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    r"""$\prod_i x_i$ over ``dim`` (an int) or over every element (``torch.prod``; ints give int64).
-    The gradient $\prod_{j \ne i} x_j$ is exact with zeros."""
+    r"""Returns the product of the elements of `x`, over `dim` or over every element (`torch.prod`).
+
+    $y = \prod_i x_i$. Gradient: $\partial L/\partial x_i = g \prod_{j \ne i} x_j$, computed as the
+    product of an exclusive cumulative product from each end: no division, so it is exact when
+    some $x_j$ are 0.
+
+    Args:
+        x: the input tensor.
+        dim: an int, or None for every element.
+        keepdim: keep `dim` with size 1.
+        dtype: cast `x` to this dtype first; by default integers and bools multiply in int64.
+
+    Returns:
+        A Tensor (0-d when `dim` is None).
+    """
     if dtype is not None:
         x = x.to(dtype)
     elif x.dtype.kind in "biu":
@@ -254,21 +326,64 @@ def _reduce_ops():
 
 
 def var_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
-    """``(var(x), mean(x))`` over ``dim`` in one call (``torch.var_mean``; same arguments as ``var``)."""
+    r"""Calculates the variance and mean of `x` over the dimensions `dim` (`torch.var_mean`).
+
+    Over the $n$ elements of each slice: $\bar x = \frac{1}{n}\sum_i x_i$ and
+    $v = \frac{1}{n - c}\sum_i (x_i - \bar x)^2$, with the correction $c$ (1 by default).
+    The two are `var` and `mean`, so their gradients add:
+    $\partial L/\partial x_i = g_v \frac{2 (x_i - \bar x)}{n - c} + \frac{g_{\bar x}}{n}$.
+
+    Args:
+        x: the input tensor.
+        dim: an int, a tuple of ints, or None for every element.
+        correction: $c$; `unbiased=False` means $c = 0$ (pass one of the two).
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        The tuple `(var, mean)` of Tensors.
+    """
     r = _reduce_ops()
     return (r.var(x, dim, keepdim, unbiased=unbiased, correction=correction),
             r.mean(x, dim, keepdim))
 
 
 def std_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
-    """``(std(x), mean(x))`` over ``dim`` in one call (``torch.std_mean``)."""
+    r"""Calculates the standard deviation and mean of `x` over the dimensions `dim` (`torch.std_mean`).
+
+    $\bar x = \frac{1}{n}\sum_i x_i$ and $\sigma = \sqrt{\frac{1}{n - c}\sum_i (x_i - \bar x)^2}$ over
+    the $n$ elements of each slice, $c$ the correction (1 by default). The gradients of `std`
+    and `mean` add:
+    $\partial L/\partial x_i = g_\sigma \frac{x_i - \bar x}{(n - c)\,\sigma} + \frac{g_{\bar x}}{n}$,
+    the first term taken as 0 where $\sigma = 0$ (as PyTorch).
+
+    Args:
+        x: the input tensor.
+        dim: an int, a tuple of ints, or None for every element.
+        correction: $c$; `unbiased=False` means $c = 0$ (pass one of the two).
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        The tuple `(std, mean)` of Tensors.
+    """
     r = _reduce_ops()
     return (r.std(x, dim, keepdim, unbiased=unbiased, correction=correction),
             r.mean(x, dim, keepdim))
 
 
 def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    r"""$\sum x$ over ``dim`` treating NaN as 0 (``torch.nansum``); NaN entries get no gradient."""
+    r"""Returns the sum of the elements of `x` over `dim`, treating NaN as zero (`torch.nansum`).
+
+    $y = \sum_{i:\, x_i \ne \text{NaN}} x_i$. Gradient: $\partial L/\partial x_i = g$ for the numbers
+    and 0 at the NaN entries.
+
+    Args:
+        x: the input tensor.
+        dim: an int, a tuple of ints, or None for every element.
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        A Tensor.
+    """
     from minigrad.ops.elementwise import where
 
     xp = get_array_module(x._data)
@@ -278,8 +393,23 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    r"""Mean of the non-NaN entries over ``dim`` (``torch.nanmean``): ``nansum`` divided by their count
-    (NaN where a slice is all NaN)."""
+    r"""Computes the mean of all non-NaN elements of `x` along `dim` (`torch.nanmean`).
+
+    With $V$ the positions of a slice where $x_i$ is not NaN: $y = \frac{1}{|V|}\sum_{i \in V} x_i$
+    (`nansum` over the count; NaN where $V$ is empty). Gradient: $\partial L/\partial x_i = g/|V|$
+    for $i \in V$ and 0 at the NaN entries.
+
+    Args:
+        x: a floating-point tensor.
+        dim: an int, a tuple of ints, or None for every element.
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        A Tensor of the dtype of `x`.
+
+    Raises:
+        RuntimeError: for an integer or bool tensor.
+    """
     if x.dtype.kind != "f":
         raise RuntimeError(f"nanmean: expected a floating point tensor, got dtype {x.dtype}")
     xp = get_array_module(x._data)

@@ -19,7 +19,8 @@ from minigrad.tensor import Function, Tensor, unbroadcast
 
 
 class Reshape(Function):
-    """y = x with a new shape (same elements in the same order); dx = g reshaped back."""
+    r"""$\operatorname{vec}(y) = \operatorname{vec}(x)$ in a new shape (the same elements in row-major
+    order); $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$."""
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -30,7 +31,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    """y = x with its axes reordered; dx = g with the inverse order."""
+    r"""$y_{i_0 \dots i_{k-1}} = x_j$ with $j_{\sigma(d)} = i_d$ (dim $d$ of $y$ is dim $\sigma(d)$ of $x$);
+    $\partial L/\partial x = \operatorname{permute}(g, \sigma^{-1})$."""
 
     def forward(self, x, axes):
         self.inverse = tuple(np.argsort(axes))
@@ -41,7 +43,8 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
-    """y = x repeated along broadcast axes; dx = g summed over the copies (unbroadcast)."""
+    r"""$y_i = x_{i'}$ with $i'_d = 0$ along the size-1 dims of $x$ (new leading dims dropped);
+    $\partial L/\partial x$ = $g$ summed over the broadcast dims (`unbroadcast`)."""
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -52,7 +55,22 @@ class BroadcastTo(Function):
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape; one dimension may be -1 (inferred)."""
+    r"""Returns a tensor with the same data and number of elements as `x`, in the shape `shape`.
+
+    $\operatorname{vec}(y) = \operatorname{vec}(x)$: the $n$ elements of $x$, read in row-major
+    order, fill the new shape in row-major order. Gradient:
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$. `view` is the same function.
+
+    Args:
+        x: the input tensor.
+        *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred).
+
+    Returns:
+        A Tensor of shape `shape` (`x` itself when the shape does not change).
+
+    Raises:
+        ValueError: when `shape` does not hold $n$ elements.
+    """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -71,7 +89,20 @@ view = reshape
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dimensions ``start_dim..end_dim`` (inclusive) into one."""
+    r"""Flattens `x` by reshaping dims `start_dim` to `end_dim` (inclusive) into one dim (`torch.flatten`).
+
+    A `reshape`: shape $(\dots, n_s, \dots, n_e, \dots) \to (\dots, \prod_{d=s}^{e} n_d, \dots)$ with the
+    elements in the same row-major order; $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
+    A 0-d tensor becomes shape (1,).
+
+    Args:
+        x: the input tensor.
+        start_dim: the first dim to flatten.
+        end_dim: the last dim to flatten.
+
+    Returns:
+        A Tensor with dims `start_dim` to `end_dim` merged into one.
+    """
     if x.ndim == 0:
         return reshape(x, 1)
     start, end = normalize_axes((start_dim, end_dim), x.ndim, "flatten")
@@ -85,7 +116,19 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder the dimensions: ``permute(x, 2, 0, 1)``."""
+    r"""Returns `x` with its dimensions permuted (`torch.permute`): `permute(x, 2, 0, 1)`.
+
+    Dim $d$ of $y$ is dim $\sigma(d)$ of $x$, $\sigma$ = `dims`: $y_{i_0 \dots i_{k-1}} = x_j$
+    with $j_{\sigma(d)} = i_d$. Gradient: the inverse permutation,
+    $\partial L/\partial x = \operatorname{permute}(g, \sigma^{-1})$.
+
+    Args:
+        x: the input tensor.
+        *dims: a permutation of $0, \dots, k-1$, as ints or one tuple (negative dims count from the end).
+
+    Returns:
+        A Tensor of shape $(n_{\sigma(0)}, \dots, n_{\sigma(k-1)})$.
+    """
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     axes = normalize_axes(dims, x.ndim, "permute")
@@ -95,7 +138,20 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
-    """Swap two dimensions (the last two by default)."""
+    r"""Returns `x` with the dimensions `dim0` and `dim1` swapped (`torch.transpose`).
+
+    $y_{\dots j \dots i \dots} = x_{\dots i \dots j \dots}$, with $i$ at position `dim0` and $j$ at
+    `dim1` (the last two dims by default). Gradient: the same swap,
+    $\partial L/\partial x = \operatorname{transpose}(g, \text{dim0}, \text{dim1})$.
+
+    Args:
+        x: the input tensor.
+        dim0: the first dim to swap.
+        dim1: the second dim to swap.
+
+    Returns:
+        A Tensor with the sizes of `dim0` and `dim1` exchanged.
+    """
     d0, d1 = normalize_axes((dim0, dim1), x.ndim, "transpose")
     axes = list(range(x.ndim))
     axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -103,7 +159,18 @@ def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    """Insert a dimension of size 1 at ``dim``."""
+    r"""Returns a new tensor with a dimension of size one inserted at position `dim` (`torch.unsqueeze`).
+
+    A `reshape`: $y_{\dots, 0, \dots} = x$ with the new index at `dim`, so
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
+
+    Args:
+        x: the input tensor.
+        dim: where the new dim goes, in $[-k-1, k]$ for a $k$-dim `x`.
+
+    Returns:
+        A Tensor with one more dim.
+    """
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims")
     dim = dim % (x.ndim + 1)
@@ -111,7 +178,19 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    """Remove dimensions of size 1 (all of them, or only ``dim`` if it has size 1)."""
+    r"""Returns `x` with the specified dimensions of size 1 removed (`torch.squeeze`).
+
+    A `reshape` dropping size-1 dims ($y = x$ element for element), so
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
+
+    Args:
+        x: the input tensor.
+        dim: an int or tuple of dims to remove if they have size 1 (others are kept); None
+            removes every size-1 dim.
+
+    Returns:
+        A Tensor with the same elements.
+    """
     if dim is None:
         axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
     else:
@@ -121,7 +200,19 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 
 def broadcast_to(x: Tensor, *shape) -> Tensor:
-    """Repeat ``x`` along new or size-1 axes to ``shape`` (NumPy's broadcasting rules)."""
+    r"""Broadcasts `x` to the shape `shape` (`torch.broadcast_to`, NumPy's broadcasting rules).
+
+    $y_i = x_{i'}$, where $i'$ drops the new leading dims of $i$ and is 0 along the size-1 dims of
+    $x$. Every element of $x$ is copied, so its gradient is the sum over its copies:
+    $\partial L/\partial x$ = $g$ summed over the broadcast dims (`unbroadcast`).
+
+    Args:
+        x: the input tensor.
+        *shape: the target shape, as ints or one tuple.
+
+    Returns:
+        A Tensor of shape `shape` (`x` itself when the shape does not change).
+    """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     if shape == x.shape:
@@ -136,7 +227,18 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
-    """PyTorch's ``expand``: like ``broadcast_to``, with -1 meaning "keep this size"."""
+    r"""Returns `x` with singleton dimensions expanded to a larger size (`torch.Tensor.expand`).
+
+    `broadcast_to` with -1 meaning "keep this size": $y_i = x_{i'}$ with $i'$ 0 along the
+    expanded dims, and $\partial L/\partial x$ = $g$ summed over the copies (`unbroadcast`).
+
+    Args:
+        x: the input tensor.
+        *sizes: the new sizes, as ints or one tuple; -1 keeps a dim of `x` (not allowed for new leading dims).
+
+    Returns:
+        A Tensor of the expanded shape.
+    """
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     lead = len(sizes) - x.ndim
@@ -159,7 +261,7 @@ def _is_basic(index) -> bool:
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros with g added at ``index``.
+    r"""$y = x[\text{index}]$; $\partial L/\partial x$ = zeros with $g$ added at `index`.
 
     With integer-array indices an element can be picked several times; its
     gradient is then the sum of all its copies' gradients, which ``add.at``
@@ -234,11 +336,19 @@ def _split_integers(index, ndim):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: slices, integers, integer arrays and boolean masks, with PyTorch's rules.
+    r"""Returns `x[index]`: slices, integers, integer arrays and boolean masks, with PyTorch's rules.
 
-    These are NumPy's rules except for one case: integers mixed with index arrays select
-    first (``x[0, :, idx]`` is ``x[0][:, idx]``, as in PyTorch; NumPy would put the ``idx``
-    dim in front).
+    $y_j = x_{\text{index}(j)}$. Gradient: $\partial L/\partial x_p = \sum_{j:\, \text{index}(j) = p} g_j$,
+    zeros with $g$ added at `index` (an element picked several times by an index array gets the
+    sum). These are NumPy's rules except for one case: integers mixed with index arrays select
+    first (`x[0, :, idx]` is `x[0][:, idx]`, as in PyTorch; NumPy would put the `idx` dim in front).
+
+    Args:
+        x: the tensor to index.
+        index: an int, slice, None, Ellipsis, list, Tensor or array, or a tuple of them.
+
+    Returns:
+        A new Tensor.
     """
     index = _index_arrays(index, x._data)
     try:
@@ -254,7 +364,8 @@ def getitem(x: Tensor, index) -> Tensor:
 
 
 class Cat(Function):
-    """y = [x1, x2, ...] joined along ``dim``; each dxi is its own slice of g."""
+    r"""$y = [x^{(0)}; \dots; x^{(k-1)}]$ joined along `dim`; $\partial L/\partial x^{(m)}$ is the
+    slice of $g$ where $x^{(m)}$ sits."""
 
     def forward(self, *xs, dim):
         self.dim = dim
@@ -266,7 +377,8 @@ class Cat(Function):
 
 
 class Stack(Function):
-    """y = [x1, x2, ...] stacked along a new axis ``dim``; dxi = g[..., i, ...]."""
+    r"""$y_{\dots, m, \dots} = x^{(m)}$ with $m$ at the new axis `dim`;
+    $\partial L/\partial x^{(m)} = g_{\dots, m, \dots}$."""
 
     def forward(self, *xs, dim):
         self.dim = dim
@@ -289,7 +401,19 @@ def _check_same_shapes(tensors, dim, op):
 
 
 def cat(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join tensors along an existing dimension. Alias: ``concatenate``."""
+    r"""Concatenates the given sequence of tensors along `dim` (`torch.cat`; alias `concatenate`).
+
+    $y = [x^{(0)}; \dots; x^{(k-1)}]$ along `dim`: $y_{\dots,\, o_m + i,\, \dots} = x^{(m)}_{\dots, i, \dots}$
+    with the offsets $o_m = \sum_{l < m} n_l$ ($n_l$ the size of $x^{(l)}$ along `dim`). Gradient: each
+    input gets its own slice, $\partial L/\partial x^{(m)} = g_{\dots,\, o_m : o_m + n_m,\, \dots}$.
+
+    Args:
+        tensors: a non-empty sequence of tensors of at least 1 dim, equal in shape except along `dim`.
+        dim: the dimension to join along (`axis` is NumPy's name for it).
+
+    Returns:
+        A Tensor of size $\sum_m n_m$ along `dim`.
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expects a non-empty list of tensors")
@@ -307,7 +431,18 @@ concatenate = cat
 
 
 def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join same-shaped tensors along a new dimension ``dim``."""
+    r"""Concatenates a sequence of tensors along a new dimension `dim` (`torch.stack`).
+
+    $y_{\dots, m, \dots} = x^{(m)}$, with the new index $m$ at position `dim`. Gradient: each
+    input gets its slice back, $\partial L/\partial x^{(m)} = g_{\dots, m, \dots}$.
+
+    Args:
+        tensors: a non-empty sequence of tensors, all of the same shape.
+        dim: where the new dim goes, in $[0, k]$ for $k$-dim inputs (negative counts from the end).
+
+    Returns:
+        A Tensor with one more dim, of size `len(tensors)` at `dim`.
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expects a non-empty list of tensors")
@@ -318,8 +453,21 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
-    """Split into pieces along ``dim``: of size ``n`` each (the last may be smaller),
-    or of the sizes in a list (as ``torch.split``)."""
+    r"""Splits `x` into chunks along `dim` (`torch.split`).
+
+    Piece $m$ is the slice $y^{(m)} = x_{\dots,\, o_m : o_m + s_m,\, \dots}$ with $o_m = \sum_{l<m} s_l$.
+    Gradient: each piece's $g^{(m)}$ goes back to its slice, $\partial L/\partial x = [g^{(0)}; \dots]$
+    along `dim` (zeros for a piece that does not reach the loss).
+
+    Args:
+        x: the input tensor.
+        split_size_or_sections: an int $s$ (pieces of size $s$, the last one smaller if needed) or
+            a list of sizes $s_m$ adding up to the size of `dim`.
+        dim: the dimension to split.
+
+    Returns:
+        A list of Tensors.
+    """
     (dim,) = normalize_axes((dim,), x.ndim, "split")
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):
@@ -340,7 +488,20 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
-    """Split into ``chunks`` nearly equal pieces along ``dim``."""
+    r"""Attempts to split `x` into `chunks` pieces along `dim` (`torch.chunk`).
+
+    Pieces of size $s = \lceil n / \text{chunks} \rceil$ ($n$ the size of `dim`), the last one smaller,
+    as `split(x, s, dim)`: there may be fewer than `chunks` pieces (6 elements in 4 chunks give 3
+    of size 2). Gradient: each piece's gradient goes back to its slice of `x`.
+
+    Args:
+        x: the input tensor.
+        chunks: the number of pieces asked for, positive.
+        dim: the dimension to split.
+
+    Returns:
+        A list of Tensors.
+    """
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[dim]
@@ -348,7 +509,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
 
 
 class Pad(Function):
-    """y = x surrounded by a constant; dx = the middle of g (the padding got no input)."""
+    r"""$y_i = x_{i - b}$ inside ($b$ the padding before), the constant elsewhere;
+    $\partial L/\partial x = g$ with the padding cut off."""
 
     def forward(self, x, widths, value):
         self.middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
@@ -359,9 +521,21 @@ class Pad(Function):
 
 
 def pad(x: Tensor, pad, value: float = 0.0) -> Tensor:
-    """Pad with a constant, PyTorch style: ``pad = (left, right, top, bottom, ...)``
-    lists pairs starting from the **last** dimension, e.g. ``pad(img, (1, 1, 2, 2))``
-    adds 1 column each side and 2 rows top and bottom."""
+    r"""Pads `x` with a constant (`torch.nn.functional.pad`, constant mode; `F.pad` has the other modes).
+
+    Along a dim padded by $(b, a)$: $y_i = x_{i-b}$ for $b \le i < b + n$ and $y_i = c$ (`value`)
+    otherwise. Gradient: $\partial L/\partial x = g$ with the padding cut off (the padding depends on no
+    input). `pad = (left, right, top, bottom, ...)` lists pairs starting from the **last** dimension:
+    `pad(img, (1, 1, 2, 2))` adds 1 column each side and 2 rows top and bottom.
+
+    Args:
+        x: the input tensor.
+        pad: an even-length sequence of non-negative ints, at most 2 per dim of `x`.
+        value: the constant fill.
+
+    Returns:
+        A Tensor whose padded dims grow by $b + a$.
+    """
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: needs pairs for at most {x.ndim} dims, got {pad} for {x.shape}")
@@ -394,7 +568,18 @@ def _dims_arg(dims):
 
 
 def flip(x: Tensor, *dims) -> Tensor:
-    """Reverse the order of the elements along ``dims`` (``torch.flip``; a copy, not a view)."""
+    r"""Reverses the order of the elements of `x` along the dims in `dims` (`torch.flip`; a copy).
+
+    $y_{\dots i \dots} = x_{\dots\, n-1-i\, \dots}$ along each flipped dim of size $n$. Gradient:
+    the same flip, $\partial L/\partial x = \operatorname{flip}(g, \text{dims})$.
+
+    Args:
+        x: the input tensor.
+        *dims: the dims to flip, as ints or one tuple.
+
+    Returns:
+        A new Tensor of the shape of `x`.
+    """
     axes = normalize_axes(_dims_arg(dims), x.ndim, "flip")
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip: dims {dims} has a repeated dim")
@@ -402,14 +587,34 @@ def flip(x: Tensor, *dims) -> Tensor:
 
 
 def fliplr(x: Tensor) -> Tensor:
-    """Reverse the columns (dim 1) of a tensor with at least 2 dims (``torch.fliplr``)."""
+    r"""Flips `x` in the left/right direction, returning a new tensor (`torch.fliplr`).
+
+    $y_{i, j, \dots} = x_{i,\, n-1-j,\, \dots}$ (dim 1 reversed, $n$ its size);
+    $\partial L/\partial x = \operatorname{fliplr}(g)$.
+
+    Args:
+        x: a tensor with at least 2 dims.
+
+    Returns:
+        A new Tensor of the shape of `x`.
+    """
     if x.ndim < 2:
         raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {x.shape}")
     return flip(x, 1)
 
 
 def flipud(x: Tensor) -> Tensor:
-    """Reverse the rows (dim 0) of a tensor with at least 1 dim (``torch.flipud``)."""
+    r"""Flips `x` in the up/down direction, returning a new tensor (`torch.flipud`).
+
+    $y_{i, \dots} = x_{n-1-i,\, \dots}$ (dim 0 reversed, $n$ its size);
+    $\partial L/\partial x = \operatorname{flipud}(g)$.
+
+    Args:
+        x: a tensor with at least 1 dim.
+
+    Returns:
+        A new Tensor of the shape of `x`.
+    """
     if x.ndim < 1:
         raise RuntimeError(f"flipud: input must be >= 1-d, got shape {x.shape}")
     return flip(x, 0)
@@ -429,8 +634,20 @@ class Roll(Function):
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
-    """Shift elements by ``shifts`` along ``dims``, wrapping around (``torch.roll``); with
-    ``dims=None`` the tensor is rolled as if flattened."""
+    r"""Rolls `x` along the given dimension(s) (`torch.roll`), wrapping around.
+
+    $y_i = x_{(i - s) \bmod n}$ along each dim of size $n$ with its shift $s$: elements leaving one
+    end come back at the other. Gradient: the roll undone,
+    $\partial L/\partial x = \operatorname{roll}(g, -s)$.
+
+    Args:
+        x: the input tensor.
+        shifts: an int, or a tuple of ints with one per entry of `dims`.
+        dims: an int or tuple of dims; None rolls `x` as if flattened, then restores its shape.
+
+    Returns:
+        A new Tensor of the shape of `x`.
+    """
     if dims is None:
         if isinstance(shifts, (tuple, list)):
             if len(shifts) != 1:
@@ -445,8 +662,21 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
 
 
 def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
-    """Rotate by 90° ``k`` times in the plane ``dims``, from the first towards the second
-    (``torch.rot90``): a flip and a transpose, so the gradient flows through those."""
+    r"""Rotates `x` by 90 degrees `k` times in the plane of `dims` (`torch.rot90`).
+
+    The rotation goes from the first dim towards the second. For $k = 1$ and a matrix with $n_1$
+    columns: $y_{ij} = x_{j,\, n_1 - 1 - i}$ (a flip of dim 1, then a transpose); $k = 2$ flips
+    both dims; $k$ counts mod 4. The gradient flows back through
+    those flips and transposes: $\partial L/\partial x = \operatorname{rot90}(g, -k, \text{dims})$.
+
+    Args:
+        x: a tensor with at least 2 dims.
+        k: the number of quarter turns (negative turns the other way).
+        dims: the two dims of the plane.
+
+    Returns:
+        A new Tensor, the two dims' sizes exchanged when $k$ is odd.
+    """
     dims = tuple(dims)
     if len(dims) != 2 or x.ndim < 2:
         raise RuntimeError(f"rot90: expected 2 dims and a tensor with >= 2 dims, got dims {dims}, "
@@ -465,8 +695,19 @@ def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
-    """Move dim(s) ``source`` to position(s) ``destination``, the others keeping their order
-    (``torch.movedim``, alias ``moveaxis``): a permute."""
+    r"""Moves the dims of `x` at `source` to the positions `destination` (`torch.movedim`; alias `moveaxis`).
+
+    A `permute` $\sigma$ (the other dims keep their order): $y_{i_0 \dots i_{k-1}} = x_j$ with
+    $j_{\sigma(d)} = i_d$, and $\partial L/\partial x = \operatorname{permute}(g, \sigma^{-1})$.
+
+    Args:
+        x: the input tensor.
+        source: a dim or a tuple of dims to move.
+        destination: their new positions, as many as in `source`.
+
+    Returns:
+        A Tensor with the same elements, dims reordered.
+    """
     src = tuple(source) if isinstance(source, (tuple, list)) else (source,)
     dst = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
     if len(src) != len(dst):
@@ -483,7 +724,19 @@ moveaxis = movedim
 
 
 def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
-    """Swap two dims (``torch.swapaxes``, ``swapdims``; PyTorch's aliases of ``transpose``)."""
+    r"""Alias for `transpose` (`torch.swapaxes`, `torch.swapdims`): swaps the dims `axis0` and `axis1`.
+
+    $y_{\dots j \dots i \dots} = x_{\dots i \dots j \dots}$ ($i$ at `axis0`, $j$ at `axis1`);
+    $\partial L/\partial x = \operatorname{transpose}(g, \text{axis0}, \text{axis1})$.
+
+    Args:
+        x: the input tensor.
+        axis0: the first dim to swap.
+        axis1: the second dim to swap.
+
+    Returns:
+        A Tensor with the sizes of the two dims exchanged.
+    """
     return transpose(x, axis0, axis1)
 
 
@@ -491,8 +744,20 @@ swapdims = swapaxes
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    """Split dim ``dim`` into several with the given ``sizes`` (one may be -1):
-    the inverse of ``flatten`` (``torch.unflatten``)."""
+    r"""Expands the dimension `dim` of `x` over multiple dimensions of sizes `sizes` (`torch.unflatten`).
+
+    The inverse of `flatten`, a `reshape`: the size $n$ of `dim` becomes $(s_0, \dots, s_{m-1})$ with
+    $\prod_l s_l = n$, elements in the same row-major order;
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
+
+    Args:
+        x: the input tensor.
+        dim: the dim to expand.
+        sizes: the new sizes; one may be -1 (inferred).
+
+    Returns:
+        A Tensor with `len(sizes) - 1` more dims.
+    """
     (axis,) = normalize_axes((dim,), x.ndim, "unflatten")
     sizes = tuple(sizes)
     known = 1
@@ -532,8 +797,20 @@ class Repeat(Function):
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
-    """Tile ``x``: ``repeat(x, 2, 3)`` repeats it twice along dim 0 and 3 times along dim 1
-    (``torch.Tensor.repeat``; ``sizes`` may add leading dims, as NumPy's ``tile``)."""
+    r"""Repeats `x` along the specified dimensions (`torch.Tensor.repeat`): `repeat(x, 2, 3)` tiles it 2 × 3.
+
+    With `x` given leading 1-dims up to `len(sizes)` dims of sizes $n_d$:
+    $y_{i_0 \dots i_{D-1}} = x_{i_0 \bmod n_0,\, \dots,\, i_{D-1} \bmod n_{D-1}}$. Each element is
+    copied once per tile, so $\partial L/\partial x_j = \sum_{i:\, i \bmod n = j} g_i$, the sum of $g$
+    over the tiles.
+
+    Args:
+        x: the input tensor.
+        *sizes: the number of copies along each dim, as ints or one tuple, at least `x.ndim` of them.
+
+    Returns:
+        A Tensor of shape $(r_0 n_0, \dots, r_{D-1} n_{D-1})$ for `sizes` $= (r_0, \dots, r_{D-1})$.
+    """
     sizes = _dims_arg(sizes)
     if len(sizes) < x.ndim:
         raise RuntimeError(f"repeat: number of dimensions of repeat dims {sizes} can not be smaller "
@@ -544,19 +821,40 @@ def repeat(x: Tensor, *sizes) -> Tensor:
 
 
 def tile(x: Tensor, *dims) -> Tensor:
-    """``repeat`` that also accepts fewer ``dims`` than ``x`` has (padded with 1s in front),
-    as ``torch.tile``."""
+    r"""Constructs a tensor by repeating the elements of `x` (`torch.tile`).
+
+    `repeat` with `dims` padded with 1s in front when it has fewer entries than `x` has dims:
+    $y_{i} = x_{i \bmod n}$ dim by dim, and $\partial L/\partial x_j = \sum_{i:\, i \bmod n = j} g_i$
+    (the sum of $g$ over the tiles).
+
+    Args:
+        x: the input tensor.
+        *dims: the number of copies along each dim, as ints or one tuple.
+
+    Returns:
+        The tiled Tensor.
+    """
     dims = _dims_arg(dims)
     return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
 
 
 def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
-    """Repeat each element (or slice along ``dim``) ``repeats`` times in place:
-    ``[a, b]`` with 2 gives ``[a, a, b, b]`` (``torch.repeat_interleave``; ``dim=None`` flattens first).
+    r"""Repeats the elements of `x` (`torch.repeat_interleave`): `[a, b]` with 2 gives `[a, a, b, b]`.
 
-    ``repeats`` is an int or a 1-D tensor with one count per slice; called with a single
-    tensor, ``repeat_interleave(counts)`` repeats ``arange(len(counts))``. It is an
-    ``index_select`` with repeated indices, so the gradient sums each slice's copies.
+    Slice $i$ along `dim` is repeated $r_i$ times in place:
+    $y_{\dots j \dots} = x_{\dots\, \text{idx}_j\, \dots}$ with $\text{idx} = (0^{r_0}, 1^{r_1}, \dots)$
+    ($i$ written $r_i$ times), an `index_select`; its gradient sums the copies,
+    $\partial L/\partial x_{\dots i \dots} = \sum_{j:\, \text{idx}_j = i} g_{\dots j \dots}$. Called with
+    one tensor, `repeat_interleave(counts)` returns the int64 indices $\text{idx}$ (not differentiable).
+
+    Args:
+        x: the input tensor (or the counts, when `repeats` is None).
+        repeats: an int or a 1-D tensor with one count $r_i$ per slice.
+        dim: the dimension to repeat along; None flattens `x` first.
+        output_size: accepted for PyTorch's signature and ignored.
+
+    Returns:
+        A Tensor of size $\sum_i r_i$ along `dim`.
     """
     from minigrad.ops.index import index_select
 
@@ -599,14 +897,36 @@ class Triangle(Function):
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    r"""Lower triangle of the last two dims (``torch.tril``): keep $x_{ij}$ where $j - i \le$ ``diagonal``."""
+    r"""Returns the lower triangle of the last two dims of `x`, the other elements set to 0 (`torch.tril`).
+
+    $y_{ij} = x_{ij}$ where $j - i \le d$ ($d$ = `diagonal`) and 0 elsewhere. The gradient is masked
+    the same way: $\partial L/\partial x = \operatorname{tril}(g, d)$.
+
+    Args:
+        x: a tensor with at least 2 dims (a batch of matrices).
+        diagonal: $d$: 0 keeps the main diagonal, $> 0$ also that many diagonals above it, $< 0$ fewer.
+
+    Returns:
+        A Tensor of the shape of `x`.
+    """
     if x.ndim < 2:
         raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {x.shape}")
     return Triangle.apply(x, diagonal=diagonal, upper=False)
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    r"""Upper triangle of the last two dims (``torch.triu``): keep $x_{ij}$ where $j - i \ge$ ``diagonal``."""
+    r"""Returns the upper triangle of the last two dims of `x`, the other elements set to 0 (`torch.triu`).
+
+    $y_{ij} = x_{ij}$ where $j - i \ge d$ ($d$ = `diagonal`) and 0 elsewhere. The gradient is masked
+    the same way: $\partial L/\partial x = \operatorname{triu}(g, d)$.
+
+    Args:
+        x: a tensor with at least 2 dims (a batch of matrices).
+        diagonal: $d$: 0 keeps the main diagonal, $> 0$ starts that many diagonals above it, $< 0$ below.
+
+    Returns:
+        A Tensor of the shape of `x`.
+    """
     if x.ndim < 2:
         raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {x.shape}")
     return Triangle.apply(x, diagonal=diagonal, upper=True)
@@ -640,8 +960,22 @@ class Diagonal(Function):
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The ``offset``-th diagonal of dims (dim1, dim2), appended as the last dim
-    (``torch.diagonal``; a copy in minigrad, a view in PyTorch)."""
+    r"""Returns the diagonal of `x` with respect to `dim1` and `dim2` as its last dim (`torch.diagonal`).
+
+    With $o$ = `offset` and $(a, b) = (\max(-o, 0), \max(o, 0))$:
+    $y_{\dots k} = x_{\dots,\, a + k,\, b + k}$ over (dim1, dim2) ($o > 0$ is above the main
+    diagonal). Gradient: zeros with $g$ written on that diagonal. A copy in minigrad, a view in
+    PyTorch.
+
+    Args:
+        x: a tensor with at least 2 dims.
+        offset: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
+        dim1: the dim of the rows.
+        dim2: the dim of the columns.
+
+    Returns:
+        A Tensor without dim1 and dim2, and with the diagonal as its last dim.
+    """
     d1, d2 = normalize_axes((dim1, dim2), x.ndim, "diagonal")
     if x.ndim < 2 or d1 == d2:
         raise RuntimeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2} "
@@ -668,8 +1002,22 @@ class DiagEmbed(Function):
 
 
 def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    """Matrices (over dims dim1, dim2 of the result) whose ``offset`` diagonal is the last dim of
-    ``x`` (``torch.diag_embed``)."""
+    r"""Creates a tensor whose diagonals in the planes (dim1, dim2) are filled by `x` (`torch.diag_embed`).
+
+    The last dim of `x` (size $n$) goes on diagonal $o$ = `offset` of two new dims of size $n + |o|$:
+    $y_{\dots,\, a + k,\, b + k} = x_{\dots k}$ with $(a, b) = (\max(-o, 0), \max(o, 0))$, zeros
+    elsewhere. Gradient: that diagonal of $g$,
+    $\partial L/\partial x = \operatorname{diagonal}(g, o, \text{dim1}, \text{dim2})$.
+
+    Args:
+        x: the input tensor (a 0-d one is read as shape (1,)).
+        offset: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
+        dim1: the dim of the rows, in the result.
+        dim2: the dim of the columns, in the result.
+
+    Returns:
+        A Tensor with one more dim than `x`.
+    """
     d1, d2 = normalize_axes((dim1, dim2), x.ndim + 1, "diag_embed")
     if d1 == d2:
         raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
@@ -679,8 +1027,20 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
-    """``torch.diag``: a 1-D ``x`` becomes the square matrix with ``x`` on its ``diagonal``-th
-    diagonal; a 2-D ``x`` gives its ``diagonal``-th diagonal as a 1-D tensor."""
+    r"""Returns the diagonal matrix of a vector, or the diagonal of a matrix (`torch.diag`).
+
+    With $o$ = `diagonal` and $(a, b) = (\max(-o, 0), \max(o, 0))$: a vector $x$ of $n$ elements gives
+    the $(n + |o|) \times (n + |o|)$ matrix $Y_{a+k,\, b+k} = x_k$, zeros elsewhere, with
+    $\partial L/\partial x_k = G_{a+k,\, b+k}$; a matrix $X$ gives $y_k = X_{a+k,\, b+k}$, with
+    $\partial L/\partial X$ = zeros holding $g$ on that diagonal.
+
+    Args:
+        x: a 1-D or 2-D tensor.
+        diagonal: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
+
+    Returns:
+        A 2-D Tensor for a 1-D `x`, a 1-D Tensor for a 2-D `x`.
+    """
     if x.ndim == 1:
         return DiagEmbed.apply(x, offset=diagonal, dim1=0, dim2=1)
     if x.ndim == 2:
@@ -689,8 +1049,17 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def trace(x: Tensor) -> Tensor:
-    r"""Sum of the main diagonal of a matrix, $\operatorname{tr} X = \sum_i X_{ii}$ (``torch.trace``);
-    $\partial\,\operatorname{tr} X / \partial X = I$, through ``diagonal`` and ``sum``."""
+    r"""Returns the sum of the elements of the main diagonal of a matrix (`torch.trace`).
+
+    $y = \operatorname{tr} X = \sum_i X_{ii}$, so $\partial L/\partial X = g\, I$ (ones on the main
+    diagonal, zeros elsewhere, rectangular like $X$), through `diagonal` and `sum`.
+
+    Args:
+        x: a 2-D tensor.
+
+    Returns:
+        A 0-d Tensor.
+    """
     if x.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, got shape {x.shape}")
     return Diagonal.apply(x, offset=0, dim1=0, dim2=1).sum()
@@ -700,8 +1069,17 @@ def trace(x: Tensor) -> Tensor:
 
 
 def broadcast_tensors(*tensors):
-    """The tensors broadcast to one common shape (``torch.broadcast_tensors``); each gradient is
-    summed back to its own shape."""
+    r"""Broadcasts the given tensors to one common shape (`torch.broadcast_tensors`).
+
+    $y^{(m)} = \operatorname{broadcast\_to}(x^{(m)}, s)$, with $s$ the broadcast of all the shapes.
+    Gradient: each $g^{(m)}$ summed over the copies broadcasting made, back to the shape of $x^{(m)}$.
+
+    Args:
+        *tensors: the tensors, or one sequence of them.
+
+    Returns:
+        A tuple of Tensors, all of shape $s$.
+    """
     tensors = _dims_arg(tensors)
     try:
         shape = np.broadcast_shapes(*(t.shape for t in tensors))
@@ -712,8 +1090,20 @@ def broadcast_tensors(*tensors):
 
 
 def meshgrid(*tensors, indexing: str = "ij"):
-    """Coordinate grids from 1-D tensors (``torch.meshgrid``): with ``indexing="ij"`` output k
-    varies along dim k; ``"xy"`` swaps the first two dims (NumPy's and MATLAB's default)."""
+    r"""Creates grids of coordinates from the 1-D inputs `tensors` (`torch.meshgrid`).
+
+    With `indexing="ij"`, grid $k$ varies along dim $k$: $Y^{(k)}_{i_0 i_1 \dots} = t^{(k)}_{i_k}$; `"xy"`
+    swaps the first two dims (NumPy's and MATLAB's default). Each grid is a broadcast, so
+    $\partial L/\partial t^{(k)}_i$ is the sum of $G^{(k)}$ over every position whose index along
+    $t^{(k)}$'s dim is $i$.
+
+    Args:
+        *tensors: 0-d or 1-D tensors, or one sequence of them.
+        indexing: `"ij"` (matrix indexing) or `"xy"` (Cartesian).
+
+    Returns:
+        A tuple of Tensors, one per input, all of the same shape.
+    """
     tensors = _dims_arg(tensors)
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
@@ -736,20 +1126,52 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 
 def atleast_1d(*tensors):
-    """Each tensor with at least 1 dim (a 0-d one becomes shape (1,)); one tensor in, one out."""
+    r"""Returns each input with at least 1 dim (`torch.atleast_1d`): a 0-d tensor becomes shape (1,).
+
+    A `reshape` ($y = x$ element for element), so
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$; tensors with 1 or more dims are
+    returned as they are.
+
+    Args:
+        *tensors: the tensors, or one sequence of them.
+
+    Returns:
+        A Tensor for one input, else a tuple of Tensors.
+    """
     out = tuple(reshape(t, 1) if t.ndim == 0 else t for t in _dims_arg(tensors))
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*tensors):
-    """Each tensor with at least 2 dims: () -> (1, 1), (n,) -> (1, n) (``torch.atleast_2d``)."""
+    r"""Returns each input with at least 2 dims (`torch.atleast_2d`): () becomes (1, 1), (n,) becomes (1, n).
+
+    A `reshape` ($y = x$ element for element), so
+    $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$; tensors with 2 or more dims are
+    returned as they are.
+
+    Args:
+        *tensors: the tensors, or one sequence of them.
+
+    Returns:
+        A Tensor for one input, else a tuple of Tensors.
+    """
     out = tuple(reshape(t, (1,) * (2 - t.ndim) + t.shape) if t.ndim < 2 else t for t in _dims_arg(tensors))
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*tensors):
-    """Each tensor with at least 3 dims: () -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1)
-    (``torch.atleast_3d``)."""
+    r"""Returns each input with at least 3 dims (`torch.atleast_3d`).
+
+    () becomes (1, 1, 1), (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1): a `reshape`
+    ($y = x$ element for element), so $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$;
+    tensors with 3 or more dims are returned as they are.
+
+    Args:
+        *tensors: the tensors, or one sequence of them.
+
+    Returns:
+        A Tensor for one input, else a tuple of Tensors.
+    """
     def lift3(t):
         if t.ndim == 0:
             return reshape(t, 1, 1, 1)
@@ -764,13 +1186,35 @@ def atleast_3d(*tensors):
 
 
 def hstack(tensors) -> Tensor:
-    """Join column-wise: along dim 1, or dim 0 for 1-D tensors (``torch.hstack``)."""
+    r"""Stacks tensors in sequence horizontally, column-wise (`torch.hstack`).
+
+    `cat` along dim 1, or dim 0 for 1-D tensors (0-d ones become shape (1,)):
+    $y = [x^{(0)}, \dots, x^{(k-1)}]$; each $\partial L/\partial x^{(m)}$ is the slice of $g$ where
+    $x^{(m)}$ sits.
+
+    Args:
+        tensors: a non-empty sequence of tensors.
+
+    Returns:
+        The joined Tensor.
+    """
     tensors = [atleast_1d(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
-    """Join row-wise: 1-D tensors become rows, then ``cat`` along dim 0 (``torch.vstack``)."""
+    r"""Stacks tensors in sequence vertically, row-wise (`torch.vstack`; alias `row_stack`).
+
+    Each input made at least 2-D (a vector $(n,)$ becomes the row $(1, n)$), then `cat` along dim 0:
+    $y = [x^{(0)}; \dots; x^{(k-1)}]$; each $\partial L/\partial x^{(m)}$ is the slice of $g$ where
+    $x^{(m)}$ sits.
+
+    Args:
+        tensors: a non-empty sequence of tensors.
+
+    Returns:
+        The joined Tensor, at least 2-D.
+    """
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
@@ -778,17 +1222,50 @@ row_stack = vstack
 
 
 def dstack(tensors) -> Tensor:
-    """Join depth-wise: each tensor made at least 3-D, then ``cat`` along dim 2 (``torch.dstack``)."""
+    r"""Stacks tensors in sequence depth-wise, along the third dim (`torch.dstack`).
+
+    Each input made at least 3-D (as `atleast_3d`), then `cat` along dim 2; each
+    $\partial L/\partial x^{(m)}$ is the slice of $g$ where $x^{(m)}$ sits, reshaped back.
+
+    Args:
+        tensors: a non-empty sequence of tensors.
+
+    Returns:
+        The joined Tensor, at least 3-D.
+    """
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 def column_stack(tensors) -> Tensor:
-    """1-D tensors become columns, then ``cat`` along dim 1 (``torch.column_stack``)."""
+    r"""Creates a new tensor by horizontally stacking the tensors in `tensors` (`torch.column_stack`).
+
+    0-d and 1-D inputs become columns $(n, 1)$, then `cat` along dim 1: $Y = [x^{(0)}, \dots, x^{(k-1)}]$;
+    each $\partial L/\partial x^{(m)}$ is the slice of $g$ where $x^{(m)}$ sits, reshaped back.
+
+    Args:
+        tensors: a non-empty sequence of tensors.
+
+    Returns:
+        The joined Tensor, at least 2-D.
+    """
     return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """The slice ``start : start + length`` along ``dim`` (``torch.narrow``)."""
+    r"""Returns a narrowed version of `x`: the slice `start : start + length` along `dim` (`torch.narrow`).
+
+    $y_{\dots i \dots} = x_{\dots,\, s + i,\, \dots}$ for $0 \le i < \ell$. Gradient: zeros of the shape of
+    `x` with $g$ written into that slice.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to narrow.
+        start: the first index $s$ (negative counts from the end).
+        length: the number of elements $\ell$ to keep.
+
+    Returns:
+        A Tensor of size `length` along `dim`.
+    """
     (axis,) = normalize_axes((dim,), x.ndim, "narrow")
     if start < 0:
         start += x.shape[axis]
@@ -823,8 +1300,22 @@ class Unfold(Function):
 
 
 def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
-    """All windows of length ``size`` along ``dimension``, every ``step``, as a new last dim
-    (``torch.Tensor.unfold``): shape (..., (n - size) // step + 1, ..., size)."""
+    r"""Returns all windows of length `size` along `dimension` as a new last dim (`torch.Tensor.unfold`).
+
+    A window starts every `step`: $y_{\dots, w, \dots, j} = x_{\dots,\, w \cdot \text{step} + j,\, \dots}$
+    for $w = 0, \dots, \lfloor (n - \text{size}) / \text{step} \rfloor$. Windows may overlap, so each
+    element's gradient is the sum over the windows that contain it:
+    $\partial L/\partial x_p = \sum_{(w, j):\, w\,\text{step} + j = p} g_{w j}$.
+
+    Args:
+        x: the input tensor.
+        dimension: the dim to take windows along.
+        size: the window length, at most the size $n$ of `dimension`.
+        step: the distance between window starts, positive.
+
+    Returns:
+        A Tensor of shape (..., (n - size) // step + 1, ..., size).
+    """
     if x.ndim == 0:
         x = reshape(x, 1)
     (axis,) = normalize_axes((dimension,), x.ndim, "unfold")

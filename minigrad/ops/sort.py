@@ -44,8 +44,23 @@ def _squeeze_or_keep(t: Tensor, axis: int, keepdim: bool) -> Tensor:
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
-    """The values along ``dim`` in order, and where each came from: the named tuple
-    ``(values, indices)`` (``torch.sort``). Always stable in minigrad; NaN sorts as the largest."""
+    r"""Sorts the elements of `x` along `dim` in ascending order by value (`torch.sort`).
+
+    $y = x_{\pi}$ along `dim`: $y_i = x_{\pi(i)}$ with $\pi$ the sorting permutation of each slice,
+    $x_{\pi(0)} \le x_{\pi(1)} \le \dots$ (reversed with `descending=True`). Always stable (equal
+    values keep their order) and NaN counts as the largest value. $\pi$ is piecewise constant,
+    so the gradient is gather's: $\partial L/\partial x_{\pi(i)} = g_i$, every element gets the
+    gradient of the place it was sorted to (tied elements each their own).
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to sort along.
+        descending: sort from the largest down.
+        stable: accepted for PyTorch's signature; the sort is always stable.
+
+    Returns:
+        The named tuple `(values, indices)`: the sorted tensor and the int64 $\pi(i)$ (not differentiable).
+    """
     if x.ndim == 0:
         return return_types.sort(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
     axis = _dim(x, dim, "sort")
@@ -54,18 +69,58 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
-    """The indices that sort ``x`` along ``dim`` (``torch.argsort``; int64, stable)."""
+    r"""Returns the indices that sort `x` along `dim` in ascending order by value (`torch.argsort`).
+
+    The sorting permutation $\pi$ of each slice, $x_{\pi(0)} \le x_{\pi(1)} \le \dots$ (stable; NaN
+    last, reversed with `descending=True`): `sort(x, dim, descending).indices`. Integer valued,
+    so not differentiable.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to sort along.
+        descending: order from the largest down.
+        stable: accepted for PyTorch's signature; the order is always stable.
+
+    Returns:
+        An int64 Tensor of the shape of `x`.
+    """
     return sort(x, dim, descending, stable=stable).indices
 
 
 def msort(x: Tensor) -> Tensor:
-    """``x`` sorted along dim 0 (``torch.msort``)."""
+    r"""Sorts the elements of `x` along its first dimension in ascending order by value (`torch.msort`).
+
+    $y_{i\dots} = x_{\pi(i)\dots}$ with $\pi$ the stable sorting permutation of each column, as
+    `sort(x, 0).values`; the gradient goes back through the same permutation,
+    $\partial L/\partial x_{\pi(i)\dots} = g_{i\dots}$.
+
+    Args:
+        x: the input tensor.
+
+    Returns:
+        A Tensor of the shape of `x`.
+    """
     return sort(x, 0).values
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    """The ``k`` largest (or smallest) values along ``dim`` and their indices: ``(values, indices)``
-    (``torch.topk``). Ties keep their original order."""
+    r"""Returns the `k` largest elements of `x` along `dim` (`torch.topk`).
+
+    $y_i = x_{\pi(i)}$ for $i < k$, with $\pi$ the stable descending sort permutation
+    (ascending with `largest=False`): of equal values, the one at the lower index comes first.
+    The gradient goes to the selected elements only: $\partial L/\partial x_{\pi(i)} = g_i$ for
+    $i < k$ and 0 for the rest, including unselected copies of a tied value.
+
+    Args:
+        x: the input tensor.
+        k: how many elements to keep, $0 \le k \le$ the size of `dim`.
+        dim: the dimension to select along.
+        largest: the largest values if True, else the smallest.
+        sorted: accepted for PyTorch's signature; the result is always sorted.
+
+    Returns:
+        The named tuple `(values, indices)`, both of size `k` along `dim`; `indices` is int64.
+    """
     n = x.shape[_dim(x, dim, "topk")] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size {n} "
@@ -94,8 +149,21 @@ def _pick(x: Tensor, axis: int, position, keepdim: bool, result):
 
 
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
-    """The ``k``-th smallest value along ``dim`` (k from 1) and its index: ``(values, indices)``
-    (``torch.kthvalue``)."""
+    r"""Returns the `k`-th smallest element of each slice of `x` along `dim` (`torch.kthvalue`).
+
+    $y = x_{\pi(k-1)}$ with $\pi$ the stable ascending sort permutation, so among equal values the
+    one at the lower index ranks first. The gradient goes to that one element:
+    $\partial L/\partial x_{\pi(k-1)} = g$, and 0 everywhere else (its tied copies included).
+
+    Args:
+        x: the input tensor.
+        k: the rank, counted from 1.
+        dim: the dimension to search along.
+        keepdim: keep `dim` with size 1.
+
+    Returns:
+        The named tuple `(values, indices)`; `indices` (int64) is $\pi(k-1)$.
+    """
     if x.ndim == 0:
         if k != 1:
             raise RuntimeError(f"kthvalue: k={k} out of range for a 0-d tensor")
@@ -107,10 +175,21 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 
 
 def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
-    """The lower median (of an even count, the smaller of the two middle values), as
-    ``torch.median``: a 0-d tensor without ``dim``, else ``(values, indices)`` along ``dim``.
-    A slice containing NaN has median NaN (at the first NaN's index). The gradient goes to the
-    median's element only."""
+    r"""Returns the median of the values in `x` (`torch.median`), the lower one for an even count.
+
+    For $n$ values, $y = x_{\pi(m)}$ with $m = \lfloor (n-1)/2 \rfloor$ and $\pi$ the stable
+    ascending sort permutation (of an even count, the smaller of the two middle values). A slice
+    with a NaN has median NaN, at its first NaN's index. The gradient goes to that one element:
+    $\partial L/\partial x_{\pi(m)} = g$, 0 elsewhere (equal values are ranked by index).
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to reduce; None reduces every element.
+        keepdim: keep `dim` with size 1.
+
+    Returns:
+        A 0-d Tensor when `dim` is None, else the named tuple `(values, indices)`.
+    """
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
@@ -137,8 +216,20 @@ def _median_along(x: Tensor, axis: int, keepdim: bool):
 
 
 def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False):
-    """``median`` ignoring NaNs (``torch.nanmedian``): the lower median of the non-NaN values
-    (NaN only where a slice is all NaN)."""
+    r"""Returns the median of the values in `x`, ignoring NaN values (`torch.nanmedian`).
+
+    With $c$ non-NaN values in a slice, $y = x_{\pi(m)}$, $m = \lfloor (c-1)/2 \rfloor$, $\pi$ the
+    stable ascending sort permutation (NaN last): the lower median of the numbers, NaN only
+    where the slice is all NaN. Gradient: $\partial L/\partial x_{\pi(m)} = g$, 0 elsewhere.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to reduce; None reduces every element.
+        keepdim: keep `dim` with size 1.
+
+    Returns:
+        A 0-d Tensor when `dim` is None, else the named tuple `(values, indices)`.
+    """
     if dim is None:
         return nanmedian(x.reshape(-1), 0).values
     if x.ndim == 0:
@@ -152,8 +243,20 @@ def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False):
 
 
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
-    """The most frequent value along ``dim`` (the smallest one among equally frequent values) and
-    the index of its last occurrence: ``(values, indices)`` (``torch.mode``)."""
+    r"""Returns the mode of each slice of `x` along `dim`: the value that appears most often (`torch.mode`).
+
+    $y = \arg\max_v \#\{i : x_i = v\}$, the smallest such $v$ when several are equally frequent;
+    its index is the **last** position $p$ with $x_p = y$. The gradient goes to that one element:
+    $\partial L/\partial x_p = g$ and 0 for the other copies of $y$.
+
+    Args:
+        x: the input tensor.
+        dim: the dimension to reduce.
+        keepdim: keep `dim` with size 1.
+
+    Returns:
+        The named tuple `(values, indices)`; `indices` (int64) is $p$.
+    """
     if x.ndim == 0:
         return mode_result(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
     axis = _dim(x, dim, "mode")
@@ -182,8 +285,22 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
 
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, dim: int | None = None):
-    """The distinct values (sorted), optionally with ``inverse`` (where each input element went)
-    and ``counts`` (``torch.unique``; with ``dim``, distinct slices along it). Not differentiable."""
+    r"""Returns the unique elements of `x`, sorted (`torch.unique`).
+
+    $u$ = the distinct values $u_0 < u_1 < \dots$; `inverse` maps each element to its value,
+    $x_i = u_{\text{inverse}_i}$, and $\text{counts}_j = \#\{i : x_i = u_j\}$. With `dim`, the distinct
+    slices along `dim` instead. Not differentiable: the result is a new leaf without gradient.
+
+    Args:
+        x: the input tensor.
+        sorted: accepted for PyTorch's signature; the values are always sorted.
+        return_inverse: also return `inverse` (int64, the shape of `x`, or of `dim`).
+        return_counts: also return `counts` (int64).
+        dim: the dimension whose slices to compare; None flattens `x`.
+
+    Returns:
+        The Tensor `u`, or the tuple `(u, inverse)`, `(u, counts)` or `(u, inverse, counts)`.
+    """
     data = x._data
     xp = get_array_module(data)
     axis = None if dim is None else _dim(x, dim, "unique")
