@@ -97,7 +97,8 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    """y = a^b for tensors;  dy/da = b a^(b-1),  dy/db = a^b ln a  (taken as 0 where a <= 0)."""
+    """y = a^b for tensors;  dy/da = b a^(b-1)  (taken as 0 where b = 0),
+    dy/db = a^b ln a  (taken as 0 where a <= 0)."""
 
     broadcasts = True
 
@@ -118,25 +119,73 @@ class Pow(Function):
 
 
 def add(a, b, *, alpha=1) -> Tensor:
-    r"""Elementwise $a + \alpha b$ with broadcasting."""
+    r"""Adds `b`, scaled by `alpha`, to `a` elementwise, with broadcasting (`torch.add`, `a + b`).
+
+    $y_i = a_i + \alpha b_i$.
+    Gradient: $\partial L/\partial a_i = g_i$, $\partial L/\partial b_i = \alpha g_i$
+    (each summed back to its input's shape over the broadcast dims).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number (at least one of `a`, `b` is a tensor).
+        alpha: The multiplier $\alpha$ of `b`.
+
+    Returns:
+        The sum, of the broadcast shape and the promoted dtype.
+    """
     return Add.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
 def sub(a, b, *, alpha=1) -> Tensor:
-    r"""Elementwise $a - \alpha b$ with broadcasting."""
+    r"""Subtracts `b`, scaled by `alpha`, from `a` elementwise, with broadcasting (`torch.sub`, `a - b`).
+
+    $y_i = a_i - \alpha b_i$.
+    Gradient: $\partial L/\partial a_i = g_i$, $\partial L/\partial b_i = -\alpha g_i$
+    (each summed back to its input's shape over the broadcast dims).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number (at least one of `a`, `b` is a tensor).
+        alpha: The multiplier $\alpha$ of `b`.
+
+    Returns:
+        The difference, of the broadcast shape and the promoted dtype.
+    """
     return Sub.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
 def mul(a, b) -> Tensor:
-    """Elementwise ``a * b`` with broadcasting."""
+    r"""Multiplies `a` by `b` elementwise, with broadcasting (`torch.mul`, `a * b`).
+
+    $y_i = a_i b_i$.
+    Gradient: $\partial L/\partial a_i = g_i b_i$, $\partial L/\partial b_i = g_i a_i$
+    (each summed back to its input's shape over the broadcast dims).
+
+    Args:
+        a: A tensor or a Python number.
+        b: A tensor or a Python number (at least one of `a`, `b` is a tensor).
+
+    Returns:
+        The product, of the broadcast shape and the promoted dtype.
+    """
     return Mul.apply(*lift_pair(a, b))
 
 
 def div(a, b, *, rounding_mode=None) -> Tensor:
-    """Elementwise ``a / b`` with broadcasting.
+    r"""Divides `a` by `b` elementwise, with broadcasting (`torch.div`, `a / b`).
 
-    ``rounding_mode="trunc"`` rounds toward zero, ``"floor"`` down (Python's ``//``);
-    both keep integer dtypes and, being step functions, pass no gradient (as PyTorch).
+    `rounding_mode=None`: $y_i = a_i / b_i$, always floating point (int / int gives a float).
+    Gradient: $\partial L/\partial a_i = g_i / b_i$, $\partial L/\partial b_i = -g_i a_i / b_i^2$.
+    `"trunc"`: $y_i = \operatorname{trunc}(a_i / b_i)$; `"floor"`: $y_i = \lfloor a_i / b_i \rfloor$, as `//`.
+    These step functions keep integer dtypes; their result is detached (no gradient; PyTorch's is 0).
+
+    Args:
+        a: The dividend, a tensor or a number.
+        b: The divisor, a tensor or a number.
+        rounding_mode: `None`, `"trunc"` (toward zero) or `"floor"` (down); else a `ValueError`.
+
+    Returns:
+        The quotient, of the broadcast shape.
     """
     a, b = lift_pair(a, b)
     if rounding_mode is None:
@@ -154,15 +203,35 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
-    """``-x``."""
+    r"""Returns the negative of the elements of `x` (`torch.neg`, `-x`).
+
+    $y_i = -x_i$.
+    Gradient: $\partial L/\partial x_i = -g_i$.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return Neg.apply(x)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - the PyTorch name
-    """Elementwise ``a ** b``. A constant exponent uses the cheaper x^p rule.
+    r"""Takes the power of each element of `a` with exponent `b`, with broadcasting (`torch.pow`).
 
-    As in PyTorch, an integer tensor to a negative integer power is an error
-    (``RuntimeError``), and d(a^b)/da is 0 where b = 0 (even at a = 0).
+    $y_i = a_i^{\,b_i}$. Gradient: $\partial L/\partial a_i = g_i\, b_i a_i^{\,b_i - 1}$, taken as 0 where
+    $b_i = 0$ (even at $a_i = 0$); $\partial L/\partial b_i = g_i\, y_i \ln a_i$ where $a_i > 0$, else 0.
+
+    Args:
+        a: The base, a tensor or a number.
+        b: The exponent, a tensor or a number (an int keeps an integer `a` integer).
+
+    Returns:
+        The power, of the broadcast shape.
+
+    Raises:
+        RuntimeError: An integer tensor raised to a negative integer power.
     """
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and np.ndim(b) == 0:
         p = b.item() if isinstance(b, np.generic) else b  # a NumPy scalar must not widen a
@@ -241,27 +310,82 @@ class Clip(Function):
 
 
 def exp(x: Tensor) -> Tensor:
-    """Elementwise e^x."""
+    r"""Returns the exponential of the elements of `x` (`torch.exp`).
+
+    $y_i = e^{x_i}$.
+    Gradient: $\partial L/\partial x_i = g_i e^{x_i} = g_i y_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return Exp.apply(as_float(x))
 
 
 def log(x: Tensor) -> Tensor:
-    """Elementwise natural logarithm ln x."""
+    r"""Returns the natural logarithm of the elements of `x` (`torch.log`).
+
+    $y_i = \ln x_i$ ($-\infty$ at 0, NaN for $x_i < 0$).
+    Gradient: $\partial L/\partial x_i = g_i / x_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return Log.apply(as_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Elementwise square root."""
+    r"""Returns the square root of the elements of `x` (`torch.sqrt`).
+
+    $y_i = \sqrt{x_i}$ (NaN for $x_i < 0$).
+    Gradient: $\partial L/\partial x_i = g_i / (2\sqrt{x_i}) = g_i / (2 y_i)$ (infinite slope at $x_i = 0$).
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return Sqrt.apply(as_float(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
-    """Elementwise |x|."""
+    r"""Computes the absolute value of each element of `x` (`torch.abs`).
+
+    $y_i = |x_i|$.
+    Gradient: $\partial L/\partial x_i = g_i \operatorname{sign}(x_i)$, which is 0 at $x_i = 0$
+    (the subgradient PyTorch picks).
+
+    Args:
+        x: The input tensor (integers stay integers).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return Abs.apply(x)
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
-    """Clamp to [min, max] (either bound may be None). Alias: ``clamp``."""
+    r"""Clamps all elements of `x` into the range [`min`, `max`] (`torch.clamp`; `clip` is the same function).
+
+    $y_i = \min(\max(x_i, \text{min}), \text{max})$; a bound that is `None` is not applied. Gradient:
+    $\partial L/\partial x_i = g_i$ where $\text{min} \le x_i \le \text{max}$ (both ends included), else 0.
+    Tensor bounds broadcast and receive $g_i$ where they supply $y_i$ ($x_i < \text{min}_i$ or
+    $x_i > \text{max}_i$). Where $\text{min} > \text{max}$, $y_i = \text{max}$, as in PyTorch.
+
+    Args:
+        x: The input tensor.
+        min: The lower bound (a number or a tensor), or `None`.
+        max: The upper bound (a number or a tensor), or `None` (both `None` is a `ValueError`).
+
+    Returns:
+        The clamped tensor, of the broadcast shape of `x` and the bounds.
+    """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -315,7 +439,7 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    """y = x for x > 0, else slope * x;  dy/dx = 1 or slope."""
+    """y = x for x > 0, else slope * x;  dy/dx = 1 for x > 0, else slope (slope at x = 0)."""
 
     def forward(self, x, slope):
         xp = get_array_module(x)
@@ -482,12 +606,36 @@ class Where(Function):
 
 
 def maximum(a, b) -> Tensor:
-    """Elementwise maximum with broadcasting; ties share the gradient equally."""
+    r"""Computes the elementwise maximum of `a` and `b`, with broadcasting (`torch.maximum`).
+
+    $y_i = \max(a_i, b_i)$ (NaN if either is NaN).
+    Gradient: $g_i$ goes to the larger input; on a tie $a_i = b_i$ each gets $g_i / 2$ (as PyTorch).
+    Each gradient is summed back to its input's shape.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return Maximum.apply(*lift_pair(a, b))
 
 
 def minimum(a, b) -> Tensor:
-    """Elementwise minimum with broadcasting; ties share the gradient equally."""
+    r"""Computes the elementwise minimum of `a` and `b`, with broadcasting (`torch.minimum`).
+
+    $y_i = \min(a_i, b_i)$ (NaN if either is NaN).
+    Gradient: $g_i$ goes to the smaller input; on a tie $a_i = b_i$ each gets $g_i / 2$ (as PyTorch).
+    Each gradient is summed back to its input's shape.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return Minimum.apply(*lift_pair(a, b))
 
 
@@ -504,10 +652,20 @@ def _scalar_tensor(value, like) -> Tensor:
 
 
 def where(condition, a=None, b=None):
-    """``a`` where ``condition`` is true, else ``b`` (all three broadcast together).
+    r"""Selects elements from `a` where `condition` is true, else from `b` (`torch.where`).
 
-    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: the indices of
-    the true entries, one 1-D tensor per dim (``torch.where``'s one-argument form).
+    $y_i = a_i$ if $c_i$ else $b_i$ ($c$ = `condition`; all three broadcast together).
+    Gradient: $\partial L/\partial a_i = g_i$ where $c_i$, else 0;
+    $\partial L/\partial b_i = g_i$ where not $c_i$, else 0; `condition` gets none.
+    `where(condition)` alone is `nonzero(condition, as_tuple=True)`.
+
+    Args:
+        condition: A bool tensor or array (non-zero counts as true).
+        a: The values where `condition` is true (a tensor or a number).
+        b: The values where it is false; give both `a` and `b` or neither (else a `TypeError`).
+
+    Returns:
+        A tensor of the broadcast shape, or for `where(condition)` a tuple of index tensors.
     """
     if a is None and b is None:
         from minigrad.ops.index import nonzero
@@ -554,7 +712,19 @@ class ToDevice(Function):
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
+    r"""Converts `x` to `dtype` (PyTorch's `Tensor.to(dtype)`).
+
+    $y_i = x_i$ in the new dtype (rounded to a narrower float; float to int truncates toward zero).
+    Gradient (float to float): $\partial L/\partial x_i = g_i$, cast back to the dtype of `x`.
+    Casting to a non-float dtype gives a result with no gradient; the same dtype returns `x` itself.
+
+    Args:
+        x: The input tensor.
+        dtype: The target dtype (anything `numpy.dtype` accepts).
+
+    Returns:
+        A tensor of the shape of `x` and dtype `dtype`.
+    """
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
@@ -564,7 +734,21 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 
 def to_device(x: Tensor, device: str) -> Tensor:
-    """``x`` on ``"cpu"`` or ``"cuda"`` (differentiable)."""
+    r"""Copies `x` to `device` (PyTorch's `Tensor.to(device)`).
+
+    $y_i = x_i$, stored on the other device (NumPy on the CPU, CuPy on the GPU).
+    Gradient: $\partial L/\partial x_i = g_i$, copied back to the device of `x`.
+
+    Args:
+        x: The input tensor.
+        device: `"cpu"` or `"cuda"` (`"cuda:0"` is accepted; another name is a `ValueError`).
+
+    Returns:
+        A tensor with the values of `x` on `device` (`x` itself if it is already there).
+
+    Raises:
+        RuntimeError: `"cuda"` without a usable GPU.
+    """
     if backend.normalize_device(device) == x.device:
         return x
     return ToDevice.apply(x, device=device)
@@ -879,7 +1063,7 @@ class LogAddExp(Function):
 
 class Hypot(Function):
     r"""$y = \sqrt{a^2 + b^2}$ without overflow;
-    $\partial y/\partial a = a/y$, $\partial y/\partial b = b/y$."""
+    $\partial y/\partial a = a/y$, $\partial y/\partial b = b/y$ (taken as 0 where $y = 0$)."""
 
     broadcasts = True
 
@@ -933,57 +1117,168 @@ def _unary(fn, x):
 
 
 def sin(x: Tensor) -> Tensor:
-    """Elementwise sine."""
+    r"""Returns the sine of the elements of `x` (`torch.sin`).
+
+    $y_i = \sin x_i$ ($x_i$ in radians).
+    Gradient: $\partial L/\partial x_i = g_i \cos x_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Sin, x)
 
 
 def cos(x: Tensor) -> Tensor:
-    """Elementwise cosine."""
+    r"""Returns the cosine of the elements of `x` (`torch.cos`).
+
+    $y_i = \cos x_i$ ($x_i$ in radians).
+    Gradient: $\partial L/\partial x_i = -g_i \sin x_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Cos, x)
 
 
 def tan(x: Tensor) -> Tensor:
-    """Elementwise tangent."""
+    r"""Returns the tangent of the elements of `x` (`torch.tan`).
+
+    $y_i = \tan x_i$ ($x_i$ in radians).
+    Gradient: $\partial L/\partial x_i = g_i (1 + \tan^2 x_i) = g_i (1 + y_i^2)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Tan, x)
 
 
 def asin(x: Tensor) -> Tensor:
-    """Elementwise arcsine (``arcsin``); NaN outside [-1, 1]."""
+    r"""Returns the arcsine of the elements of `x` (`torch.asin`; alias `arcsin`).
+
+    $y_i = \arcsin x_i \in [-\pi/2, \pi/2]$ (NaN outside $[-1, 1]$).
+    Gradient: $\partial L/\partial x_i = g_i / \sqrt{1 - x_i^2}$ (infinite slope at $x_i = \pm 1$).
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Asin, x)
 
 
 def acos(x: Tensor) -> Tensor:
-    """Elementwise arccosine (``arccos``); NaN outside [-1, 1]."""
+    r"""Returns the arccosine of the elements of `x` (`torch.acos`; alias `arccos`).
+
+    $y_i = \arccos x_i \in [0, \pi]$ (NaN outside $[-1, 1]$).
+    Gradient: $\partial L/\partial x_i = -g_i / \sqrt{1 - x_i^2}$ (infinite slope at $x_i = \pm 1$).
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Acos, x)
 
 
 def atan(x: Tensor) -> Tensor:
-    """Elementwise arctangent (``arctan``)."""
+    r"""Returns the arctangent of the elements of `x` (`torch.atan`; alias `arctan`).
+
+    $y_i = \arctan x_i \in (-\pi/2, \pi/2)$.
+    Gradient: $\partial L/\partial x_i = g_i / (1 + x_i^2)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Atan, x)
 
 
 def sinh(x: Tensor) -> Tensor:
-    """Elementwise hyperbolic sine."""
+    r"""Returns the hyperbolic sine of the elements of `x` (`torch.sinh`).
+
+    $y_i = \sinh x_i = (e^{x_i} - e^{-x_i}) / 2$.
+    Gradient: $\partial L/\partial x_i = g_i \cosh x_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Sinh, x)
 
 
 def cosh(x: Tensor) -> Tensor:
-    """Elementwise hyperbolic cosine."""
+    r"""Returns the hyperbolic cosine of the elements of `x` (`torch.cosh`).
+
+    $y_i = \cosh x_i = (e^{x_i} + e^{-x_i}) / 2$.
+    Gradient: $\partial L/\partial x_i = g_i \sinh x_i$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Cosh, x)
 
 
 def asinh(x: Tensor) -> Tensor:
-    """Elementwise inverse hyperbolic sine (``arcsinh``)."""
+    r"""Returns the inverse hyperbolic sine of the elements of `x` (`torch.asinh`; alias `arcsinh`).
+
+    $y_i = \operatorname{arsinh} x_i = \ln\big(x_i + \sqrt{x_i^2 + 1}\big)$.
+    Gradient: $\partial L/\partial x_i = g_i / \sqrt{x_i^2 + 1}$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Asinh, x)
 
 
 def acosh(x: Tensor) -> Tensor:
-    """Elementwise inverse hyperbolic cosine (``arccosh``); NaN below 1."""
+    r"""Returns the inverse hyperbolic cosine of the elements of `x` (`torch.acosh`; alias `arccosh`).
+
+    $y_i = \operatorname{arcosh} x_i = \ln\big(x_i + \sqrt{x_i^2 - 1}\big) \ge 0$ (NaN for $x_i < 1$).
+    Gradient: $\partial L/\partial x_i = g_i / \sqrt{x_i^2 - 1}$ (infinite slope at $x_i = 1$).
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Acosh, x)
 
 
 def atanh(x: Tensor) -> Tensor:
-    """Elementwise inverse hyperbolic tangent (``arctanh``); ±inf at ±1."""
+    r"""Returns the inverse hyperbolic tangent of the elements of `x` (`torch.atanh`; alias `arctanh`).
+
+    $y_i = \operatorname{artanh} x_i = \tfrac12 \ln\frac{1 + x_i}{1 - x_i}$
+    ($\pm\infty$ at $\pm 1$, NaN for $|x_i| > 1$).
+    Gradient: $\partial L/\partial x_i = g_i / (1 - x_i^2)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Atanh, x)
 
 
@@ -992,57 +1287,169 @@ arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def log2(x: Tensor) -> Tensor:
-    """Elementwise base-2 logarithm."""
+    r"""Returns the base-2 logarithm of the elements of `x` (`torch.log2`).
+
+    $y_i = \log_2 x_i = \ln x_i / \ln 2$ ($-\infty$ at 0, NaN for $x_i < 0$).
+    Gradient: $\partial L/\partial x_i = g_i / (x_i \ln 2)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return LogBase.apply(as_float(x), base=2)
 
 
 def log10(x: Tensor) -> Tensor:
-    """Elementwise base-10 logarithm."""
+    r"""Returns the base-10 logarithm of the elements of `x` (`torch.log10`).
+
+    $y_i = \log_{10} x_i = \ln x_i / \ln 10$ ($-\infty$ at 0, NaN for $x_i < 0$).
+    Gradient: $\partial L/\partial x_i = g_i / (x_i \ln 10)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return LogBase.apply(as_float(x), base=10)
 
 
 def log1p(x: Tensor) -> Tensor:
-    """ln(1 + x), accurate when |x| is tiny."""
+    r"""Returns the natural logarithm of 1 + `x`, accurate for tiny $|x|$ (`torch.log1p`).
+
+    $y_i = \ln(1 + x_i)$ (NaN for $x_i < -1$).
+    Gradient: $\partial L/\partial x_i = g_i / (1 + x_i)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Log1p, x)
 
 
 def exp2(x: Tensor) -> Tensor:
-    """Elementwise 2^x."""
+    r"""Returns 2 to the power of the elements of `x` (`torch.exp2`).
+
+    $y_i = 2^{x_i}$.
+    Gradient: $\partial L/\partial x_i = g_i\, 2^{x_i} \ln 2 = g_i y_i \ln 2$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Exp2, x)
 
 
 def expm1(x: Tensor) -> Tensor:
-    """e^x - 1, accurate when |x| is tiny."""
+    r"""Returns $e^x - 1$ for the elements of `x`, accurate for tiny $|x|$ (`torch.expm1`).
+
+    $y_i = e^{x_i} - 1$.
+    Gradient: $\partial L/\partial x_i = g_i e^{x_i} = g_i (y_i + 1)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Expm1, x)
 
 
 def rsqrt(x: Tensor) -> Tensor:
-    """Elementwise 1 / sqrt(x)."""
+    r"""Returns the reciprocal of the square root of the elements of `x` (`torch.rsqrt`).
+
+    $y_i = 1/\sqrt{x_i}$ ($+\infty$ at 0, NaN for $x_i < 0$).
+    Gradient: $\partial L/\partial x_i = -\tfrac12 g_i x_i^{-3/2} = -\tfrac12 g_i y_i^3$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Rsqrt, x)
 
 
 def reciprocal(x: Tensor) -> Tensor:
-    """Elementwise 1 / x (integers give floats, as PyTorch)."""
+    r"""Returns the reciprocal of the elements of `x` (`torch.reciprocal`).
+
+    $y_i = 1/x_i$ ($\pm\infty$ at $\pm 0$).
+    Gradient: $\partial L/\partial x_i = -g_i / x_i^2 = -g_i y_i^2$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Reciprocal, x)
 
 
 def square(x: Tensor) -> Tensor:
-    """Elementwise x² (integers stay integers, as PyTorch); dy/dx = 2x."""
+    r"""Returns the square of the elements of `x` (`torch.square`).
+
+    $y_i = x_i^2$.
+    Gradient: $\partial L/\partial x_i = 2 g_i x_i$.
+
+    Args:
+        x: The input tensor (integers stay integers, as PyTorch).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return PowScalar.apply(x, p=2)
 
 
 def erf(x: Tensor) -> Tensor:
-    r"""The error function $\frac{2}{\sqrt\pi}\int_0^x e^{-t^2} dt$ (``torch.erf``; ``torch.special.erf``)."""
+    r"""Computes the error function of the elements of `x` (`torch.erf`; `torch.special.erf`).
+
+    $y_i = \operatorname{erf} x_i = \frac{2}{\sqrt\pi}\int_0^{x_i} e^{-t^2}\,dt$.
+    Gradient: $\partial L/\partial x_i = g_i \frac{2}{\sqrt\pi} e^{-x_i^2}$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`, with values in $[-1, 1]$.
+    """
     return _unary(Erf, x)
 
 
 def erfc(x: Tensor) -> Tensor:
-    """The complementary error function 1 - erf(x)."""
+    r"""Computes the complementary error function of the elements of `x` (`torch.erfc`).
+
+    $y_i = 1 - \operatorname{erf} x_i = \frac{2}{\sqrt\pi}\int_{x_i}^\infty e^{-t^2}\,dt$,
+    accurate also where $\operatorname{erf} x_i$ is close to 1.
+    Gradient: $\partial L/\partial x_i = -g_i \frac{2}{\sqrt\pi} e^{-x_i^2}$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Erfc, x)
 
 
 def erfinv(x: Tensor) -> Tensor:
-    """The inverse error function on (-1, 1) (±inf at ±1, NaN outside)."""
+    r"""Computes the inverse error function of the elements of `x` (`torch.erfinv`).
+
+    $y_i = \operatorname{erf}^{-1} x_i$, the $y_i$ with $\operatorname{erf} y_i = x_i$
+    ($\pm\infty$ at $x_i = \pm 1$, NaN for $|x_i| > 1$).
+    Gradient: $\partial L/\partial x_i = g_i \frac{\sqrt\pi}{2} e^{y_i^2}$ (the inverse-function rule).
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     return _unary(Erfinv, x)
 
 
@@ -1052,7 +1459,20 @@ def _binary_float(a, b):
 
 
 def atan2(input, other) -> Tensor:
-    """Elementwise angle of the point (other, input) in (-π, π] (``torch.atan2``, alias ``arctan2``)."""
+    r"""Arctangent of `input` / `other` in the right quadrant, elementwise (`torch.atan2`; alias `arctan2`).
+
+    With $a$ = `input`, $b$ = `other`: $y_i = \operatorname{atan2}(a_i, b_i) \in [-\pi, \pi]$, the signed
+    angle of the point $(b_i, a_i)$ from the positive x-axis.
+    Gradient: $\partial L/\partial a_i = g_i b_i / (a_i^2 + b_i^2)$,
+    $\partial L/\partial b_i = -g_i a_i / (a_i^2 + b_i^2)$ (NaN at the origin, where PyTorch gives 0).
+
+    Args:
+        input: The y-coordinates $a$, a tensor or a number.
+        other: The x-coordinates $b$, a tensor or a number.
+
+    Returns:
+        A float tensor of the broadcast shape, in radians.
+    """
     return Atan2.apply(*_binary_float(input, other))
 
 
@@ -1060,42 +1480,132 @@ arctan2 = atan2
 
 
 def logaddexp(a, b) -> Tensor:
-    """log(e^a + e^b), without overflow."""
+    r"""Logarithm of the sum of exponentials of `a` and `b`, elementwise (`torch.logaddexp`).
+
+    $y_i = \ln(e^{a_i} + e^{b_i})$, computed without overflow.
+    Gradient: $\partial L/\partial a_i = g_i e^{a_i - y_i}$, $\partial L/\partial b_i = g_i e^{b_i - y_i}$
+    (a two-way softmax: the two weights sum to 1).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A float tensor of the broadcast shape.
+    """
     return LogAddExp.apply(*_binary_float(a, b), base="e")
 
 
 def logaddexp2(a, b) -> Tensor:
-    """log2(2^a + 2^b), without overflow."""
+    r"""Logarithm of the sum of exponentials of `a` and `b` in base 2, elementwise (`torch.logaddexp2`).
+
+    $y_i = \log_2(2^{a_i} + 2^{b_i})$, computed without overflow.
+    Gradient: $\partial L/\partial a_i = g_i\, 2^{a_i - y_i}$, $\partial L/\partial b_i = g_i\, 2^{b_i - y_i}$
+    (the two weights sum to 1).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A float tensor of the broadcast shape.
+    """
     return LogAddExp.apply(*_binary_float(a, b), base="2")
 
 
 def hypot(a, b) -> Tensor:
-    """sqrt(a² + b²) elementwise, without overflow."""
+    r"""Returns the hypotenuse of a right triangle with legs `a` and `b`, elementwise (`torch.hypot`).
+
+    $y_i = \sqrt{a_i^2 + b_i^2}$, computed without overflow.
+    Gradient: $\partial L/\partial a_i = g_i a_i / y_i$, $\partial L/\partial b_i = g_i b_i / y_i$,
+    taken as 0 where $y_i = 0$ (PyTorch gives NaN there).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A float tensor of the broadcast shape.
+    """
     return Hypot.apply(*_binary_float(a, b))
 
 
 def lerp(start, end, weight) -> Tensor:
-    r"""Linear interpolation $\text{start} + w\,(\text{end} - \text{start})$ (``torch.lerp``);
-    the gradients ($1 - w$, $w$, $\text{end} - \text{start}$) come from ``add`` and ``mul``."""
+    r"""Linearly interpolates from `start` to `end` by `weight`, elementwise (`torch.lerp`).
+
+    $y_i = s_i + w_i (e_i - s_i)$, with $s$ = `start`, $e$ = `end`, $w$ = `weight`, broadcast together.
+    Gradient (through `add`, `mul` and `sub`): $\partial L/\partial s_i = g_i (1 - w_i)$,
+    $\partial L/\partial e_i = g_i w_i$, $\partial L/\partial w_i = g_i (e_i - s_i)$.
+
+    Args:
+        start: The start points, a tensor or a number.
+        end: The end points, a tensor or a number.
+        weight: The weights $w$, a tensor or a number (0 gives `start`, 1 gives `end`).
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     return add(start, mul(weight, sub(end, start)))
 
 
 def remainder(a, b) -> Tensor:
-    """Python's modulus ``a % b``, the sign of ``b`` (``torch.remainder``); integers stay integers."""
+    r"""Computes Python's modulus `a % b` elementwise, with the sign of `b` (`torch.remainder`).
+
+    $y_i = a_i - b_i \lfloor a_i / b_i \rfloor$. Gradient: $\partial L/\partial a_i = g_i$,
+    $\partial L/\partial b_i = -g_i \lfloor a_i / b_i \rfloor$. Integers give integers (no gradient).
+
+    Args:
+        a: The dividend, a tensor or a number.
+        b: The divisor, a tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: Integer division by zero.
+    """
     a, b = lift_pair(a, b)
     _check_int_division(a, b, "remainder")
     return Remainder.apply(a, b, truncate=False)
 
 
 def fmod(a, b) -> Tensor:
-    """C's ``fmod``: the remainder of truncated division, the sign of ``a`` (``torch.fmod``)."""
+    r"""Computes C's `fmod`: the remainder of truncated division, with the sign of `a` (`torch.fmod`).
+
+    $y_i = a_i - b_i \operatorname{trunc}(a_i / b_i)$. Gradient: $\partial L/\partial a_i = g_i$,
+    $\partial L/\partial b_i = -g_i \operatorname{trunc}(a_i / b_i)$. Integers give integers (no gradient).
+
+    Args:
+        a: The dividend, a tensor or a number.
+        b: The divisor, a tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: Integer division by zero.
+    """
     a, b = lift_pair(a, b)
     _check_int_division(a, b, "fmod")
     return Remainder.apply(a, b, truncate=True)
 
 
 def floor_divide(a, b) -> Tensor:
-    """``a // b``, rounding down (``torch.floor_divide``, ``div(rounding_mode="floor")``)."""
+    r"""Divides `a` by `b` elementwise and floors the result (`torch.floor_divide`, `a // b`).
+
+    $y_i = \lfloor a_i / b_i \rfloor$, as `div(a, b, rounding_mode="floor")`; integers stay integers.
+    Not differentiable: a step function (zero slope almost everywhere); the result is detached.
+
+    Args:
+        a: The dividend, a tensor or a number.
+        b: The divisor, a tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: Integer division by zero.
+    """
     a, b = lift_pair(a, b)
     _check_int_division(a, b, "floor_divide")
     return div(a, b, rounding_mode="floor")
@@ -1114,22 +1624,68 @@ def _step(x: Tensor, fn: str, decimals: int = 0) -> Tensor:
 
 
 def floor(x: Tensor) -> Tensor:
-    """Round down; gradient 0."""
+    r"""Rounds the elements of `x` down to the nearest integer (`torch.floor`).
+
+    $y_i = \lfloor x_i \rfloor$.
+    Gradient: 0 (a step function has zero slope almost everywhere); the result still
+    requires grad, as in PyTorch.
+
+    Args:
+        x: The input tensor (an integer tensor gives a copy of itself).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return _step(x, "floor")
 
 
 def ceil(x: Tensor) -> Tensor:
-    """Round up; gradient 0."""
+    r"""Rounds the elements of `x` up to the nearest integer (`torch.ceil`).
+
+    $y_i = \lceil x_i \rceil$.
+    Gradient: 0 (a step function has zero slope almost everywhere); the result still
+    requires grad, as in PyTorch.
+
+    Args:
+        x: The input tensor (an integer tensor gives a copy of itself).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return _step(x, "ceil")
 
 
 def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - the PyTorch name
-    """Round half to even (as PyTorch and NumPy), to ``decimals`` places; gradient 0."""
+    r"""Rounds the elements of `x` to the nearest integer, or to `decimals` places (`torch.round`).
+
+    $y_i = \operatorname{round}(10^d x_i) / 10^d$ with $d$ = `decimals`; halves round to even
+    (as PyTorch and NumPy: 0.5 and -0.5 give 0, 1.5 and 2.5 give 2).
+    Gradient: 0 (a step function has zero slope almost everywhere); the result still
+    requires grad, as in PyTorch.
+
+    Args:
+        x: The input tensor (an integer tensor gives a copy of itself).
+        decimals: The number of decimal places $d$ (negative: tens, hundreds, ...).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return _step(x, "round", decimals)
 
 
 def trunc(x: Tensor) -> Tensor:
-    """Round toward zero (alias ``fix``); gradient 0."""
+    r"""Rounds the elements of `x` toward zero (`torch.trunc`; alias `fix`).
+
+    $y_i = \operatorname{trunc}(x_i) = \operatorname{sign}(x_i) \lfloor |x_i| \rfloor$.
+    Gradient: 0 (a step function has zero slope almost everywhere); the result still
+    requires grad, as in PyTorch.
+
+    Args:
+        x: The input tensor (an integer tensor gives a copy of itself).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return _step(x, "trunc")
 
 
@@ -1137,7 +1693,17 @@ fix = trunc
 
 
 def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of x (alias ``sgn`` for real tensors); gradient 0."""
+    r"""Returns the signs of the elements of `x` (`torch.sign`; alias `sgn` for real tensors).
+
+    $y_i = \operatorname{sign}(x_i) = -1$, $0$ or $1$ for $x_i < 0$, $x_i = 0$, $x_i > 0$ (NaN stays NaN).
+    Gradient: 0 (zero slope everywhere but at 0); the result still requires grad, as in PyTorch.
+
+    Args:
+        x: The input tensor (a bool tensor gives a copy of itself).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     if x.dtype.kind == "b":
         return x.clone()
     return StepFunction.apply(x, fn="sign", decimals=0)
@@ -1147,14 +1713,39 @@ sgn = sign
 
 
 def frac(x: Tensor) -> Tensor:
-    """The fractional part x - trunc(x) (sign of x); dy/dx = 1 (through ``sub``)."""
+    r"""Computes the fractional part of each element of `x`, with the sign of `x` (`torch.frac`).
+
+    $y_i = x_i - \operatorname{trunc}(x_i)$.
+    Gradient: $\partial L/\partial x_i = g_i$ (the truncation is constant between its jumps).
+
+    Args:
+        x: A floating-point tensor.
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+
+    Raises:
+        RuntimeError: `x` is not floating point.
+    """
     if x.dtype.kind not in "f":
         raise RuntimeError(f"frac: not implemented for dtype {x.dtype} (floating point only)")
     return sub(x, trunc(x).detach())
 
 
 def positive(x: Tensor) -> Tensor:
-    """``+x``: ``x`` itself (``torch.positive``)."""
+    """Returns `x` itself (`torch.positive`, `+x`).
+
+    $y = x$: the very same tensor, so the gradient is $g$ unchanged.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        `x`.
+
+    Raises:
+        RuntimeError: `x` is a bool tensor, as in PyTorch.
+    """
     if x.dtype.kind == "b":
         raise RuntimeError("positive: the + operator does not support bool tensors")
     return x
@@ -1175,8 +1766,20 @@ class NanToNum(Function):
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
-    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (the dtype's largest and smallest
-    finite values by default), as ``torch.nan_to_num``."""
+    r"""Replaces NaN, positive infinity and negative infinity in `x` (`torch.nan_to_num`).
+
+    $y_i = x_i$ where $x_i$ is finite; NaN becomes `nan`, $+\infty$ `posinf`, $-\infty$ `neginf`.
+    Gradient: $\partial L/\partial x_i = g_i$ where $x_i$ is finite, else 0 (the replacements are constants).
+
+    Args:
+        x: The input tensor (a non-float tensor gives a copy of itself).
+        nan: The value for NaN.
+        posinf: The value for $+\infty$; `None` is the dtype's largest finite value.
+        neginf: The value for $-\infty$; `None` is the dtype's most negative finite value.
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     if x.dtype.kind != "f":
         return x.clone()
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
@@ -1197,43 +1800,132 @@ def _arrays(a, b):
 
 
 def isnan(x: Tensor) -> Tensor:
-    """True where x is NaN."""
+    r"""Tests whether each element of `x` is NaN (`torch.isnan`).
+
+    $y_i = (x_i \ne x_i)$: true exactly where $x_i$ is NaN, the one value unequal to itself.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).isnan(x._data))
 
 
 def isinf(x: Tensor) -> Tensor:
-    """True where x is +inf or -inf."""
+    r"""Tests whether each element of `x` is infinite (`torch.isinf`).
+
+    $y_i = (|x_i| = \infty)$: true where $x_i$ is $+\infty$ or $-\infty$.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).isinf(x._data))
 
 
 def isposinf(x: Tensor) -> Tensor:
-    """True where x is +inf."""
+    r"""Tests whether each element of `x` is positive infinity (`torch.isposinf`).
+
+    $y_i = (x_i = +\infty)$.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).isposinf(x._data))
 
 
 def isneginf(x: Tensor) -> Tensor:
-    """True where x is -inf."""
+    r"""Tests whether each element of `x` is negative infinity (`torch.isneginf`).
+
+    $y_i = (x_i = -\infty)$.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).isneginf(x._data))
 
 
 def isfinite(x: Tensor) -> Tensor:
-    """True where x is neither NaN nor infinite."""
+    r"""Tests whether each element of `x` is finite (`torch.isfinite`).
+
+    $y_i = (|x_i| < \infty)$: false for NaN, $+\infty$ and $-\infty$.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).isfinite(x._data))
 
 
 def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    r"""True where $|a - b| \le \text{atol} + \text{rtol}\,|b|$ (``torch.isclose``)."""
+    r"""Tests whether each element of `a` is close to the matching element of `b` (`torch.isclose`).
+
+    $y_i = \big(|a_i - b_i| \le \text{atol} + \text{rtol}\,|b_i|\big)$ (NaN is close to NaN only with
+    `equal_nan=True`). Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number (the reference: `rtol` scales $|b_i|$).
+        rtol: The relative tolerance.
+        atol: The absolute tolerance.
+        equal_nan: Whether NaN counts as equal to NaN.
+
+    Returns:
+        A bool tensor of the broadcast shape.
+    """
     a, b, xp = _arrays(a, b)
     return Tensor._wrap(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    """Whether ``isclose`` holds everywhere (a Python bool, as ``torch.allclose``)."""
+    r"""Checks whether all elements of `a` and `b` are close (`torch.allclose`).
+
+    $y = \bigwedge_i \big(|a_i - b_i| \le \text{atol} + \text{rtol}\,|b_i|\big)$ over the broadcast shape
+    (NaN is close to NaN only with `equal_nan=True`). Not differentiable: returns a Python bool.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number (the reference: `rtol` scales $|b_i|$).
+        rtol: The relative tolerance.
+        atol: The absolute tolerance.
+        equal_nan: Whether NaN counts as equal to NaN.
+
+    Returns:
+        `True` if every pair is close, else `False`.
+    """
     return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
-    """True if both have the same shape and the same values (``torch.equal``; NaN ≠ NaN)."""
+    r"""Checks whether `a` and `b` have the same shape and the same elements (`torch.equal`).
+
+    $y = (\text{shape}(a) = \text{shape}(b)) \land \bigwedge_i (a_i = b_i)$; NaN is never equal to NaN.
+    Not differentiable: returns a Python bool.
+
+    Args:
+        a: A tensor.
+        b: A tensor.
+
+    Returns:
+        `True` or `False`.
+    """
     a, b, xp = _arrays(a, b)
     return a.shape == b.shape and bool((a == b).all())
 
@@ -1254,35 +1946,100 @@ def _logic_reduce(x, dim, keepdim, op):
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
-    """Whether some element is non-zero, over ``dim`` (int, tuple or None for all): a bool tensor."""
+    r"""Tests whether any element of `x` is non-zero, over `dim` (`torch.any`).
+
+    $y = \bigvee_{i} (x_i \ne 0)$ over the reduced dims. Not differentiable: the result has no gradient.
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or `None` to reduce over all dims.
+        keepdim: Whether the reduced dims stay, with size 1.
+
+    Returns:
+        A bool tensor (uint8 for a uint8 input, as PyTorch).
+    """
     return _logic_reduce(x, dim, keepdim, "any")
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
-    """Whether every element is non-zero, over ``dim`` (int, tuple or None for all): a bool tensor."""
+    r"""Tests whether all elements of `x` are non-zero, over `dim` (`torch.all`).
+
+    $y = \bigwedge_{i} (x_i \ne 0)$ over the reduced dims. Not differentiable: the result has no gradient.
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or `None` to reduce over all dims.
+        keepdim: Whether the reduced dims stay, with size 1.
+
+    Returns:
+        A bool tensor (uint8 for a uint8 input, as PyTorch).
+    """
     return _logic_reduce(x, dim, keepdim, "all")
 
 
 def logical_and(a, b) -> Tensor:
-    """Elementwise ``a and b`` of the truth values (non-zero is true); bool."""
+    r"""Computes the elementwise logical AND of `a` and `b`, with broadcasting (`torch.logical_and`).
+
+    $y_i = (a_i \ne 0) \land (b_i \ne 0)$. Non-zero counts as true.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A bool tensor of the broadcast shape.
+    """
     a, b, xp = _arrays(a, b)
     return Tensor._wrap(xp.logical_and(a, b))
 
 
 def logical_or(a, b) -> Tensor:
-    """Elementwise ``a or b`` of the truth values; bool."""
+    r"""Computes the elementwise logical OR of `a` and `b`, with broadcasting (`torch.logical_or`).
+
+    $y_i = (a_i \ne 0) \lor (b_i \ne 0)$. Non-zero counts as true.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A bool tensor of the broadcast shape.
+    """
     a, b, xp = _arrays(a, b)
     return Tensor._wrap(xp.logical_or(a, b))
 
 
 def logical_xor(a, b) -> Tensor:
-    """Elementwise exclusive or of the truth values; bool."""
+    r"""Computes the elementwise logical XOR of `a` and `b`, with broadcasting (`torch.logical_xor`).
+
+    $y_i = (a_i \ne 0) \oplus (b_i \ne 0)$: true where exactly one is true. Non-zero counts as true.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A bool tensor of the broadcast shape.
+    """
     a, b, xp = _arrays(a, b)
     return Tensor._wrap(xp.logical_xor(a, b))
 
 
 def logical_not(x: Tensor) -> Tensor:
-    """Elementwise ``not x`` (zero is false); bool."""
+    r"""Computes the elementwise logical NOT of `x` (`torch.logical_not`).
+
+    $y_i = \lnot(x_i \ne 0) = (x_i = 0)$.
+    Not differentiable: the result is a bool tensor with no gradient.
+
+    Args:
+        x: The input tensor.
+
+    Returns:
+        A bool tensor of the shape of `x`.
+    """
     return Tensor._wrap(backend.get_array_module(x._data).logical_not(x._data))
 
 
@@ -1299,32 +2056,116 @@ def _bitwise(a, b, ufunc: str, op: str) -> Tensor:
 
 
 def bitwise_and(a, b) -> Tensor:
-    """Elementwise ``a & b`` of integer or bool tensors."""
+    r"""Computes the bitwise AND of `a` and `b`, with broadcasting (`torch.bitwise_and`).
+
+    $y_i = a_i \mathbin{\&} b_i$, bit by bit (`a & b`; logical AND for bools).
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        a: An integer or bool tensor, or a number.
+        b: An integer or bool tensor, or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     return _bitwise(a, b, "bitwise_and", "bitwise_and")
 
 
 def bitwise_or(a, b) -> Tensor:
-    """Elementwise ``a | b`` of integer or bool tensors."""
+    r"""Computes the bitwise OR of `a` and `b`, with broadcasting (`torch.bitwise_or`).
+
+    $y_i = a_i \mid b_i$, bit by bit (`a | b`; logical OR for bools).
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        a: An integer or bool tensor, or a number.
+        b: An integer or bool tensor, or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     return _bitwise(a, b, "bitwise_or", "bitwise_or")
 
 
 def bitwise_xor(a, b) -> Tensor:
-    """Elementwise ``a ^ b`` of integer or bool tensors."""
+    r"""Computes the bitwise XOR of `a` and `b`, with broadcasting (`torch.bitwise_xor`).
+
+    $y_i = a_i \oplus b_i$, bit by bit (`a ^ b`; logical XOR for bools).
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        a: An integer or bool tensor, or a number.
+        b: An integer or bool tensor, or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     return _bitwise(a, b, "bitwise_xor", "bitwise_xor")
 
 
 def bitwise_left_shift(a, b) -> Tensor:
-    """Elementwise ``a << b`` of integer tensors."""
+    r"""Shifts `a` left by `b` bits, elementwise with broadcasting (`torch.bitwise_left_shift`).
+
+    $y_i = a_i \cdot 2^{b_i}$ (`a << b`), wrapping around in the dtype.
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        a: An integer tensor, or a number.
+        b: An integer tensor, or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     return _bitwise(a, b, "left_shift", "bitwise_left_shift")
 
 
 def bitwise_right_shift(a, b) -> Tensor:
-    """Elementwise ``a >> b`` of integer tensors."""
+    r"""Shifts `a` right by `b` bits, elementwise with broadcasting (`torch.bitwise_right_shift`).
+
+    $y_i = \lfloor a_i / 2^{b_i} \rfloor$ (`a >> b`; the sign bit is kept).
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        a: An integer tensor, or a number.
+        b: An integer tensor, or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     return _bitwise(a, b, "right_shift", "bitwise_right_shift")
 
 
 def bitwise_not(x: Tensor) -> Tensor:
-    """Elementwise ``~x``: bit inversion of an integer tensor, ``not`` of a bool tensor."""
+    r"""Computes the bitwise NOT of `x` (`torch.bitwise_not`, `~x`).
+
+    $y_i = \lnot x_i$ bit by bit: $-x_i - 1$ for signed integers (two's complement),
+    $2^n - 1 - x_i$ for $n$-bit unsigned ones, logical NOT for bools.
+    Not differentiable: integer results carry no gradient.
+
+    Args:
+        x: An integer or bool tensor.
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+
+    Raises:
+        RuntimeError: A float tensor.
+    """
     if x.dtype.kind not in "biu":
         raise RuntimeError(f"bitwise_not: not implemented for dtype {x.dtype} "
                            "(integer and bool tensors only)")
@@ -1348,14 +2189,38 @@ def _clamp_tensor(x: Tensor, lo, hi) -> Tensor:
 
 
 def fmax(a, b) -> Tensor:
-    """Elementwise maximum that ignores NaN (NaN only where both are NaN) (``torch.fmax``)."""
+    r"""Computes the elementwise maximum of `a` and `b`, ignoring NaN (`torch.fmax`).
+
+    $y_i = \max(a_i, b_i)$, except that where one of them is NaN, $y_i$ is the other (NaN only if both are).
+    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `a`
+    (as PyTorch's `fmax`, unlike `maximum`'s even split).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     a, b = lift_pair(a, b)
     xp = backend.get_array_module(a._data)
     return where(xp.isnan(b._data) | (a._data >= b._data), a, b)
 
 
 def fmin(a, b) -> Tensor:
-    """Elementwise minimum that ignores NaN (``torch.fmin``)."""
+    r"""Computes the elementwise minimum of `a` and `b`, ignoring NaN (`torch.fmin`).
+
+    $y_i = \min(a_i, b_i)$, except that where one of them is NaN, $y_i$ is the other (NaN only if both are).
+    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `a`
+    (as PyTorch's `fmin`, unlike `minimum`'s even split).
+
+    Args:
+        a: A tensor or a number.
+        b: A tensor or a number.
+
+    Returns:
+        A tensor of the broadcast shape.
+    """
     a, b = lift_pair(a, b)
     xp = backend.get_array_module(a._data)
     return where(xp.isnan(b._data) | (a._data <= b._data), a, b)
