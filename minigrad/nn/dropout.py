@@ -25,7 +25,10 @@ __all__ = ["Dropout1d", "Dropout2d", "dropout1d", "dropout2d", "feature_dropout"
 
 
 def feature_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each channel x[n, c, ...] with probability p, scale the others by 1/(1 - p).
+    r"""Zeroes each channel ``x[n, c, ...]`` with probability ``p``, scales the others by $1/(1 - p)$.
+
+    $$y_{n,c} = \frac{m_{n,c}}{1 - p}\, x_{n,c}, \quad m_{n,c} \sim \mathrm{Bernoulli}(1 - p), \qquad
+      \frac{\partial L}{\partial x_{n,c}} = \frac{m_{n,c}}{1 - p}\, g_{n,c}$$
 
     ``input`` is (N, C, *spatial); the mask has shape (N, C, 1, ..., 1) and is drawn
     from minigrad's global generator (``minigrad.manual_seed`` repeats it).
@@ -45,7 +48,18 @@ def feature_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Ten
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Channel dropout of (N, C, L) or unbatched (C, L) inputs, as ``F.dropout1d``."""
+    r"""Randomly zeroes out entire channels of a (N, C, L) or unbatched (C, L) input.
+
+    $$y_{n,c,:} = \frac{m_{n,c}}{1 - p}\, x_{n,c,:}, \quad m_{n,c} \sim \mathrm{Bernoulli}(1 - p), \qquad
+      \frac{\partial L}{\partial x_{n,c,:}} = \frac{m_{n,c}}{1 - p}\, g_{n,c,:}$$
+
+    (Tompson et al., 2015: one draw per channel, shared by its whole map).
+
+    Args:
+        input: (N, C, L) or (C, L).
+        p: The probability of a channel being zeroed.
+        training: The identity when False.
+    """
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
                            f"input of shape {input.shape}: (N, C, L) or (C, L) expected")
@@ -55,10 +69,18 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Channel dropout of (N, C, H, W) inputs, as ``F.dropout2d``.
+    r"""Randomly zeroes out entire channels (2D feature maps) of a (N, C, H, W) input.
+
+    $$y_{n,c,:,:} = \frac{m_{n,c}}{1 - p}\, x_{n,c,:,:}, \quad m_{n,c} \sim \mathrm{Bernoulli}(1 - p),
+      \qquad \frac{\partial L}{\partial x_{n,c,:,:}} = \frac{m_{n,c}}{1 - p}\, g_{n,c,:,:}$$
 
     As in PyTorch, a 3-D input is read as (N, C, L) (1-D channel dropout, with a
     warning), and other ranks are dropped per (dim 0, dim 1) pair with a warning.
+
+    Args:
+        input: (N, C, H, W).
+        p: The probability of a channel being zeroed.
+        training: The identity when False.
     """
     if input.ndim not in (3, 4):
         warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "

@@ -159,8 +159,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         enable_gqa: grouped-query attention: Hq may be a multiple of H, each key/value
             head then serving Hq/H consecutive query heads.
 
-    Rows in which every key is masked give a zero output and zero gradient (see the
-    module docstring). Returns a tensor of shape (..., Hq, L, Ev).
+    Returns:
+        A tensor (..., Hq, L, Ev); a row whose keys are all masked is 0, with gradient 0.
 
     Raises:
         AttentionArgumentError: (a ``RuntimeError`` and ``ValueError``) for shapes that do

@@ -176,8 +176,23 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    r"""3-D transposed convolution, as ``torch.nn.functional.conv_transpose3d``
-    (the formula of `conv_transpose2d` with three spatial axes)."""
+    r"""Applies a 3D transposed convolution ("deconvolution") over an input of several planes.
+
+    $$y^\text{full}_{n,o,\,\mathbf{s}\odot\mathbf{i} + \mathbf{d}\odot\mathbf{k}} \mathrel{+}=
+      \sum_{c} x_{n,c,\mathbf{i}}\, w_{c,o',\mathbf{k}}, \qquad
+      \frac{\partial L}{\partial x_{n,c,\mathbf{i}}} = \sum_{o,\mathbf{k}}
+      g^\text{full}_{n,o,\,\mathbf{s}\odot\mathbf{i}+\mathbf{d}\odot\mathbf{k}}\, w_{c,o',\mathbf{k}}$$
+
+    over three spatial axes, cropped by ``padding`` ($g^\text{full}$: $g$ zero-padded back);
+    $\partial L/\partial w$ sums $x \cdot g^\text{full}$ over $n, \mathbf{i}$ (module docstring).
+
+    Args:
+        input: (N, C_in, D, H, W).
+        weight: (C_in, C_out/groups, KD, KH, KW).
+        bias: (C_out,) or None.
+        stride: An int or a (d, h, w) triple; ``padding``, ``output_padding``, ``dilation`` too.
+        groups: Independent channel groups.
+    """
     if input.ndim != 5 or weight.ndim != 5:
         raise ValueError(f"conv_transpose3d: expected a 5-D input and a 5-D weight, got shapes "
                          f"{input.shape} and {weight.shape}")

@@ -21,11 +21,21 @@ class Dropout(Function):
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout (Srivastava et al., 2014): zero each element with probability ``p``
-    and scale the survivors by 1 / (1 - p), so E[y] = x and evaluation needs no rescaling.
+    r"""During training, randomly zeroes some elements of ``input`` with probability ``p``.
 
-    Identity when ``training`` is False or ``p == 0``. The mask comes from minigrad's
-    global generator (``minigrad.manual_seed`` makes it repeatable).
+    $$y = \frac{m \odot x}{1 - p}, \quad m_i \sim \mathrm{Bernoulli}(1 - p), \qquad
+      \frac{\partial L}{\partial x} = \frac{m \odot g}{1 - p}$$
+
+    (inverted dropout, Srivastava et al., 2014: $\mathbb{E}[y] = x$, so evaluation needs no
+    rescaling). The mask comes from minigrad's global generator (``minigrad.manual_seed``).
+
+    Args:
+        input: Any shape.
+        p: The probability of an element being zeroed, in [0, 1].
+        training: The identity when False (or when ``p == 0``).
+
+    Returns:
+        A tensor of ``input``'s shape.
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")

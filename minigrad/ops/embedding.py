@@ -49,9 +49,20 @@ class EmbeddingLookup(Function):
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Rows of ``weight`` (num_embeddings, dim) picked by the integer ``input`` (...) -> (..., dim).
+    r"""Generates a simple lookup table that looks up embeddings in a fixed dictionary and size.
 
-    As ``torch.nn.functional.embedding``: the row ``padding_idx`` gets no gradient.
+    $$y_{\ldots} = W_{\text{idx}_{\ldots}}, \qquad
+      \frac{\partial L}{\partial W_i} = \sum_{\ldots:\ \text{idx}_{\ldots} = i} g_{\ldots}$$
+
+    (a scatter-add of the rows of $g$; the row ``padding_idx`` gets 0).
+
+    Args:
+        input: Integer indices, any shape (...).
+        weight: $W$, of shape (num_embeddings, dim).
+        padding_idx: A row that gets no gradient, or None.
+
+    Returns:
+        A tensor (..., dim).
     """
     indices = input._data if isinstance(input, Tensor) else input
     xp = get_array_module(weight._data)

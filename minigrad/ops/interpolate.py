@@ -175,7 +175,20 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
              align_corners=None) -> Tensor:
-    """``torch.nn.functional.upsample`` (deprecated there): the same as `interpolate`."""
+    r"""Upsamples the input to the given ``size`` or ``scale_factor`` (deprecated in PyTorch: `interpolate`).
+
+    $$y = x \times_d M_d \ \text{for each spatial axis } d, \qquad
+      \frac{\partial L}{\partial x} = g \times_d M_d^\top,$$
+
+    with $M_d$ the (out, in) interpolation matrix of ``mode`` along axis $d$ (see `interpolate`).
+
+    Args:
+        input: (N, C, L), (N, C, H, W) or (N, C, D, H, W).
+        size: The output spatial size (an int or one per spatial dim).
+        scale_factor: The multiplier of the spatial size.
+        mode: ``"nearest"``, ``"linear"``, ``"bilinear"``, ``"bicubic"``, ``"trilinear"``, ...
+        align_corners: For the linear and cubic modes, map the corner pixels' centres together.
+    """
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 

@@ -43,7 +43,24 @@ class MatMul(Function):
 
 
 def matmul(a, b) -> Tensor:
-    """Matrix product ``a @ b`` with NumPy's rules (1-D vectors, broadcast batch dims)."""
+    r"""Matrix product of two tensors, ``a @ b``, with NumPy's and PyTorch's rules.
+
+    $$Y = A B, \qquad \frac{\partial L}{\partial A} = G B^\top, \qquad
+      \frac{\partial L}{\partial B} = A^\top G$$
+
+    A 1-D ``a`` is a row, a 1-D ``b`` a column (that dim is dropped); batch dims broadcast and
+    backward sums $G$ over those a broadcast added. On a GPU the products are a Triton GEMM.
+
+    Args:
+        a: (..., n, k) or (k,).
+        b: (..., k, m) or (k,).
+
+    Returns:
+        The product, (..., n, m) less the vector dims.
+
+    Raises:
+        ValueError: When an operand is 0-d or the inner sizes differ.
+    """
     a, b = lift_pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
@@ -184,12 +201,22 @@ class Einsum(Function):
 
 
 def einsum(equation: str, *operands) -> Tensor:
-    """Einstein summation (``torch.einsum``): ``einsum("ij,jk->ik", a, b)`` is ``a @ b``,
-    ``einsum("bii->bi", x)`` batched diagonals, ``einsum("...ij->...ji", x)`` a transpose.
+    r"""Sums the product of the elements of the operands with the Einstein summation convention.
 
-    Letters in the output index the result; every other letter is summed over. ``...``
-    stands for any number of dims, broadcast between operands. Without ``->`` the output
-    is the letters used once, in alphabetical order. Operands may be passed as one list.
+    $$y_{\text{out}} = \sum_{\text{letters not in out}} \prod_k x^{(k)}_{\text{letters}_k}, \qquad
+      \frac{\partial L}{\partial x^{(k)}} = \operatorname{einsum}(\text{out}, \text{others} \to
+      \text{letters}_k;\ g, \text{others})$$
+
+    ($y$ is linear in each operand; a letter only $x^{(k)}$ has is broadcast back, a repeated
+    letter such as ``"ii"`` gets the gradient on its diagonal). ``...`` stands for any number of
+    broadcast dims; without ``->`` the output is the letters used once, in alphabetical order.
+
+    Args:
+        equation: The subscripts: ``"ij,jk->ik"`` is ``a @ b``, ``"bii->bi"`` batched diagonals.
+        *operands: The tensors, one per term (or a single list of them).
+
+    Returns:
+        The summed product.
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -211,8 +238,23 @@ def einsum(equation: str, *operands) -> Tensor:
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
-    r"""Sum of products over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b``, or over
-    the explicit pairs ``dims=([a dims], [b dims])`` (``torch.tensordot``); an ``einsum``."""
+    r"""Returns a contraction of ``a`` and ``b`` over multiple dimensions.
+
+    $$y_{IJ} = \sum_{K} a_{IK}\, b_{KJ}, \qquad
+      \frac{\partial L}{\partial a_{IK}} = \sum_{J} g_{IJ}\, b_{KJ}$$
+
+    ($I$, $J$, $K$: the multi-indices of the dims of ``a`` left, of ``b`` left, and contracted;
+    symmetrically for $b$): computed as an ``einsum``, whose backward gives these sums.
+
+    Args:
+        a: The left tensor.
+        b: The right tensor.
+        dims: An int $d$ (the last $d$ dims of ``a`` with the first $d$ of ``b``) or the pairs
+            ``([a dims], [b dims])``.
+
+    Returns:
+        The dims of ``a`` left, then those of ``b`` left.
+    """
     if isinstance(dims, int):
         if dims < 0:
             raise RuntimeError(f"tensordot: expects dims >= 0, got {dims}")
@@ -256,7 +298,21 @@ vdot = dot  # real tensors: no conjugation
 
 
 def inner(a: Tensor, b: Tensor) -> Tensor:
-    """Sum of products over the last dims (``torch.inner``); a scalar factor multiplies."""
+    r"""Computes the dot product for 1-D tensors; for more dims, sums the product of elements of
+    ``a`` and ``b`` along their last dimension.
+
+    $$y_{i\ldots,\,j\ldots} = \sum_k a_{i\ldots k}\, b_{j\ldots k}, \qquad
+      \frac{\partial L}{\partial a_{i\ldots k}} = \sum_{j\ldots} g_{i\ldots j\ldots}\, b_{j\ldots k}$$
+
+    (and symmetrically for $b$; a ``tensordot``). A 0-d operand multiplies: $y = a\,b$.
+
+    Args:
+        a: A tensor.
+        b: A tensor with the same last size as ``a``.
+
+    Returns:
+        The shape ``a.shape[:-1] + b.shape[:-1]``.
+    """
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return tensordot(a, b, ([-1], [-1]))
@@ -272,7 +328,20 @@ ger = outer
 
 
 def mv(a: Tensor, v: Tensor) -> Tensor:
-    """Matrix-vector product (``torch.mv``)."""
+    r"""Performs a matrix-vector product of the matrix ``a`` and the vector ``v``.
+
+    $$y_i = \sum_j a_{ij} v_j, \qquad \frac{\partial L}{\partial a} = g\, v^\top, \qquad
+      \frac{\partial L}{\partial v} = a^\top g$$
+
+    (a ``matmul``).
+
+    Args:
+        a: A matrix (n, m).
+        v: A vector (m,).
+
+    Returns:
+        A vector (n,).
+    """
     if a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {a.shape} and {v.shape}")
     return matmul(a, v)
@@ -483,7 +552,22 @@ class Linear(Function):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b, the affine map of ``nn.Linear``: x (..., in), W (out, in), b (out)."""
+    r"""Applies a linear transformation to the incoming data: $y = x W^\top + b$.
+
+    $$\frac{\partial L}{\partial x} = G W, \qquad \frac{\partial L}{\partial W} = G^\top X, \qquad
+      \frac{\partial L}{\partial b} = \sum_{\text{rows}} G$$
+
+    with the leading dims of $x$ flattened into the rows of $X$ (one matrix product each);
+    the gradient of $x$ is skipped when $x$ needs none. On a GPU one Triton GEMM, bias fused.
+
+    Args:
+        input: $x$, of shape (..., in).
+        weight: $W$, of shape (out, in).
+        bias: $b$, of shape (out,), or None.
+
+    Returns:
+        A tensor (..., out).
+    """
     if input.shape[-1:] != weight.shape[1:]:
         raise ValueError(
             f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "

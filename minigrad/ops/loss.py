@@ -128,10 +128,21 @@ class L1Loss(Function):
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error, ℓ = (1/n) Σ_i (x_i - y_i)² (``reduction="mean"``).
+    r"""Measures the element-wise mean squared error.
 
-    ``input`` and ``target`` must have the same shape: (N, 1) against (N,) would
-    broadcast to (N, N), a silent bug PyTorch only warns about.
+    $$\ell_i = (x_i - y_i)^2, \qquad \frac{\partial \ell_i}{\partial x_i} = 2 (x_i - y_i)
+      = -\frac{\partial \ell_i}{\partial y_i},$$
+
+    then reduced (``"mean"``: $\frac{1}{n}\sum_i \ell_i$, so each gradient is also divided by $n$).
+
+    Args:
+        input: Predictions $x$, any shape.
+        target: Targets $y$ of the same shape ((N, 1) against (N,) would broadcast to (N, N),
+            a silent bug PyTorch only warns about, so it raises).
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+
+    Returns:
+        A scalar, or the per-element losses for ``"none"``.
     """
     _check_reduction(reduction, "mse_loss")
     target = _as_tensor(target, input)
@@ -140,7 +151,21 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error, ℓ = (1/n) Σ_i |x_i - y_i| (``reduction="mean"``)."""
+    r"""Takes the mean element-wise absolute value difference.
+
+    $$\ell_i = |x_i - y_i|, \qquad \frac{\partial \ell_i}{\partial x_i} = \operatorname{sign}(x_i - y_i)
+      = -\frac{\partial \ell_i}{\partial y_i}$$
+
+    (0 at a tie, as PyTorch), then reduced (``"mean"``: $\frac{1}{n}\sum_i \ell_i$).
+
+    Args:
+        input: Predictions $x$, any shape.
+        target: Targets $y$ of the same shape.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+
+    Returns:
+        A scalar, or the per-element losses for ``"none"``.
+    """
     _check_reduction(reduction, "l1_loss")
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "l1_loss")
@@ -324,19 +349,24 @@ def cross_entropy(
     input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy between softmax(input) and integer class targets, as ``torch.nn.functional``.
+    r"""Computes the cross entropy loss between input logits and target.
 
-    ``input``: logits (N, C) or (N, C, d1, ...) (or (C,) for one sample);
-    ``target``: class indices (N) or (N, d1, ...), int64, **or** class probabilities of
-    the input's shape, float (see `CrossEntropyProbs`; ``ignore_index`` does not
-    apply to them, and they get a gradient). ``weight`` (C,) rescales
-    each class; targets equal to ``ignore_index`` contribute nothing;
-    ``label_smoothing`` ε mixes the one-hot target with the uniform distribution
-    (Szegedy et al., 2016). With no options, for N rows:
+    $$\ell = \frac{1}{N} \sum_n \big(\operatorname{logsumexp}(z_n) - z_{n,y_n}\big), \qquad
+      \frac{\partial \ell}{\partial z_n} = \frac{\operatorname{softmax}(z_n) - \text{onehot}(y_n)}{N}$$
 
-        ℓ = (1/N) Σ_n -log softmax(z_n)_{y_n} = (1/N) Σ_n (logsumexp(z_n) - z_{n,y_n})
+    without options; `CrossEntropy` (class targets) and `CrossEntropyProbs` (probability
+    targets, which get a gradient) give the weighted and smoothed forms.
 
-    See `CrossEntropy` for the weighted / smoothed formula and its gradient.
+    Args:
+        input: Logits $z$ (N, C) or (N, C, d1, ...), or (C,) for one sample.
+        target: Class indices (N) or (N, d1, ...), int64, or class probabilities of ``input``'s shape.
+        weight: Optional (C,) rescaling of each class; ``"mean"`` divides by $\sum_n w_{y_n}$.
+        ignore_index: Class-index targets equal to it contribute nothing.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+        label_smoothing: $\varepsilon$ in [0, 1], mixing the target with the uniform distribution.
+
+    Returns:
+        A scalar, or the per-sample losses for ``"none"``.
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0 <= label_smoothing <= 1:
@@ -390,9 +420,22 @@ class NLLLoss(Function):
 def nll_loss(
     input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood ℓ = (1/N) Σ_n -x_{n,y_n} of log-probabilities ``input``
-    (e.g. the output of ``log_softmax``); shapes and options as `cross_entropy`.
-    ``cross_entropy(z, y) == nll_loss(log_softmax(z, dim=1), y)``.
+    r"""Computes the negative log likelihood loss of log-probabilities.
+
+    $$\ell_n = -w_{y_n}\, x_{n,y_n}, \qquad \frac{\partial \ell_n}{\partial x_{n,k}} = -w_{y_n} [k = y_n],$$
+
+    ``"mean"`` divides $\sum_n \ell_n$ by $\sum_n w_{y_n}$ over the rows not ignored
+    ($w = 1$ by default). ``cross_entropy(z, y) == nll_loss(log_softmax(z, dim=1), y)``.
+
+    Args:
+        input: Log-probabilities $x$ (N, C) or (N, C, d1, ...), or (C,) for one sample.
+        target: Class indices (N) or (N, d1, ...), int64.
+        weight: Optional (C,) rescaling of each class.
+        ignore_index: Targets equal to it contribute nothing.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+
+    Returns:
+        A scalar, or the per-sample losses for ``"none"``.
     """
     _check_reduction(reduction, "nll_loss")
     t = _class_targets(input, target, "nll_loss", ignore_index)
@@ -506,13 +549,22 @@ def _binary_args(input, target, weight, loss):
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of probabilities p = ``input`` in [0, 1] and targets y in [0, 1]:
+    r"""Computes binary cross entropy between the target and input probabilities.
 
-        ℓ = (1/n) Σ_i -w_i [y_i log p_i + (1 - y_i) log(1 - p_i)]   (logs clamped to >= -100)
+    $$\ell_i = -w_i \big[y_i \log p_i + (1 - y_i) \log(1 - p_i)\big], \qquad
+      \frac{\partial \ell_i}{\partial p_i} = w_i \frac{p_i - y_i}{p_i (1 - p_i)},$$
 
-    Prefer `binary_cross_entropy_with_logits` on logits: it is exact where
-    sigmoid followed by log would round p to 0 or 1. The target gets its gradient
-    (see `BinaryCrossEntropy`), as in PyTorch.
+    logs clamped to $\ge -100$ and $p(1 - p)$ floored at $10^{-12}$, as PyTorch; the target gets
+    its gradient too (see `BinaryCrossEntropy`). Prefer `binary_cross_entropy_with_logits`.
+
+    Args:
+        input: Probabilities $p$ in [0, 1].
+        target: Targets $y$ in [0, 1], of the same shape.
+        weight: Optional weights $w$ that broadcast to ``input``.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+
+    Returns:
+        A scalar, or the per-element losses for ``"none"``.
     """
     _check_reduction(reduction, "binary_cross_entropy")
     target, w = _binary_args(input, target, weight, "binary_cross_entropy")
@@ -530,14 +582,23 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 def binary_cross_entropy_with_logits(
     input: Tensor, target, weight=None, reduction: str = "mean", pos_weight=None,
 ) -> Tensor:
-    """Sigmoid + binary cross-entropy on logits x, in the stable form
+    r"""Computes binary cross entropy between target and input logits (a sigmoid fused in, stably).
 
-        ℓ = (1/n) Σ_i w_i [max(x_i, 0) - x_i y_i + log(1 + e^-|x_i|)]
+    $$\ell_i = w_i \big[\pi\, y_i\, \mathrm{sp}(-x_i) + (1 - y_i)\, \mathrm{sp}(x_i)\big], \qquad
+      \frac{\partial \ell_i}{\partial x_i} = w_i [\pi y_i (\sigma(x_i) - 1) + (1 - y_i) \sigma(x_i)],$$
 
-    ``pos_weight`` π (broadcast along the last dim, one per class) multiplies the
-    positive term: ℓ_i = w_i [π y_i softplus(-x_i) + (1 - y_i) softplus(x_i)], to
-    trade recall against precision on imbalanced data. The target gets its gradient
-    (see `BCEWithLogits`), as in PyTorch.
+    with the softplus $\mathrm{sp}(x) = \max(x, 0) + \log(1 + e^{-|x|})$, which never overflows;
+    with $\pi = 1$ the gradient is $w_i(\sigma(x_i) - y_i)$. The target gets its gradient (`BCEWithLogits`).
+
+    Args:
+        input: Logits $x$.
+        target: Targets $y$ in [0, 1], of the same shape.
+        weight: Optional weights $w$ that broadcast to ``input``.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+        pos_weight: $\pi$, weights of the positive term (one per class, along the last dim).
+
+    Returns:
+        A scalar, or the per-element losses for ``"none"``.
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target, w = _binary_args(input, target, weight, "binary_cross_entropy_with_logits")
@@ -598,13 +659,20 @@ class SmoothL1Loss(Function):
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """Smooth L1 loss, as ``torch.nn.functional.smooth_l1_loss`` (formula in `SmoothL1Loss`).
+    r"""Computes the Smooth L1 loss (Girshick, 2015): quadratic near 0, linear beyond $\beta$.
+
+    $$\ell_i = \begin{cases} \tfrac{1}{2} d_i^2 / \beta & |d_i| < \beta \\
+      |d_i| - \tfrac{1}{2}\beta & \text{otherwise} \end{cases}, \qquad
+      \frac{\partial \ell_i}{\partial x_i} = \begin{cases} d_i / \beta & |d_i| < \beta \\
+      \operatorname{sign}(d_i) & \text{otherwise} \end{cases}$$
+
+    with $d_i = x_i - y_i$ (and $\partial \ell_i / \partial y_i = -\partial \ell_i / \partial x_i$).
 
     Args:
-        input: predictions, any shape.
-        target: same shape as ``input`` (a Tensor, array or number).
+        input: Predictions $x$, any shape.
+        target: Targets $y$ of the same shape (a Tensor, array or number).
         reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
-        beta: where the loss turns from quadratic to linear; ``>= 0``.
+        beta: Where the loss turns from quadratic to linear; ``>= 0`` (0 is the L1 loss).
     """
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
@@ -1247,22 +1315,22 @@ def _host_ints(values):
 
 def ctc_loss(log_probs: Tensor, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
-    """Connectionist temporal classification loss, as ``torch.nn.functional.ctc_loss``
-    (formula and gradient in `CTCLoss`).
+    r"""Computes the Connectionist Temporal Classification loss (Graves et al., 2006).
+
+    $$\ell = -\log \sum_{\pi} \prod_t y_{t,\pi_t}, \qquad \frac{\partial \ell}{\partial \log y_{t,k}} =
+      -\sum_{s:\, l'_s = k} \frac{e^{\alpha_t(s) + \beta_t(s)}}{p(l \mid x)\, y_{t,k}}$$
+
+    over the alignments $\pi$ of the target with blanks, $l'$, to the frames (the recursions
+    $\alpha$, $\beta$ are in `CTCLoss`; a NumPy loop over frames, for teaching, not for speed).
 
     Args:
-        log_probs: (T, N, C) log-probabilities (e.g. ``log_softmax(x, dim=2)``), or (T, C)
-            for one sequence.
-        targets: (N, S) padded targets, or the N targets concatenated (sum of
-            ``target_lengths``), or (S) for one sequence; class indices, never ``blank``.
+        log_probs: (T, N, C) log-probabilities (``log_softmax(x, dim=2)``), or (T, C).
+        targets: (N, S) padded, or concatenated (sum of ``target_lengths``), or (S); never ``blank``.
         input_lengths: (N) the number of frames of each sequence (<= T).
         target_lengths: (N) the length of each target.
-        blank: the blank class.
-        reduction: ``"mean"`` (each loss divided by its target length, then averaged),
-            ``"sum"`` or ``"none"``.
-        zero_infinity: give impossible alignments (infinite loss) loss 0 and gradient 0.
-
-    The loop over frames runs in NumPy: for teaching and small cases, not for speed.
+        blank: The blank class.
+        reduction: ``"mean"`` (each loss over its target length, then averaged), ``"sum"``, ``"none"``.
+        zero_infinity: Give impossible alignments (infinite loss) loss 0 and gradient 0.
     """
     name = "ctc_loss"
     _check_reduction(reduction, name)

@@ -71,13 +71,23 @@ class BatchNorm(Function):
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Batch normalization of ``input`` (N, C, ...) per channel, as ``torch.nn.functional.batch_norm``.
+    r"""Applies Batch Normalization for each channel across a batch of data (Ioffe & Szegedy, 2015).
 
-    y = (x - μ) / √(σ² + ε) · weight + bias. In training μ, σ² are the batch's
-    statistics over (N, ...) and the running estimates (if given) are updated in
-    place: running = (1 - momentum) · running + momentum · batch, with the
-    *unbiased* batch variance (M/(M-1) σ²) as PyTorch. In eval (``training=False``)
-    μ, σ² are the running estimates.
+    $$y = \gamma\, \hat x + \beta, \quad \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad
+      \frac{\partial L}{\partial x} = \frac{\hat g - \operatorname{mean}(\hat g)
+      - \hat x \operatorname{mean}(\hat g \hat x)}{\sqrt{\sigma^2 + \epsilon}}$$
+
+    with $\hat g = \gamma g$ and means over (N, ...) per channel; in eval, with constant running
+    statistics, $\partial L/\partial x = \hat g / \sqrt{\sigma^2 + \epsilon}$.
+
+    Args:
+        input: (N, C, ...).
+        running_mean: (C,) estimate of $\mu$, updated in place in training (or None).
+        running_var: (C,) estimate of $\sigma^2$, updated with the unbiased batch variance.
+        weight: $\gamma$ (C,) or None.
+        bias: $\beta$ (C,) or None.
+        training: Normalise with the batch's statistics (and update the running ones).
+        momentum: running $\leftarrow$ (1 - momentum) running + momentum batch; ``eps`` is $\epsilon$.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")

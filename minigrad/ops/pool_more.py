@@ -231,8 +231,22 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
-    r"""Max over the adaptive boxes (PyTorch's start/end formula on each axis), any output size
-    (``torch.nn.functional.adaptive_max_pool2d``; ``None`` in ``output_size`` keeps that size)."""
+    r"""Applies a 2D adaptive max pooling over an input signal composed of several input planes.
+
+    $$y_{n,c,i,j} = \max_{h \in I_i,\ w \in J_j} x_{n,c,h,w}, \qquad
+      I_i = \big[\lfloor iH/m \rfloor, \lceil (i+1)H/m \rceil\big)$$
+
+    (and $J_j$ likewise over $W$), for any output size $(m, m')$; backward adds $g_{n,c,i,j}$
+    at each box's argmax (the first maximum; boxes may overlap, so gradients add up).
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        output_size: An int or an (m, m') pair; ``None`` in it keeps that input size.
+        return_indices: Also return the flat H·W index of each maximum.
+
+    Returns:
+        The pooled tensor, or ``(values, indices)``.
+    """
     return _adaptive_max(input, output_size, 2, return_indices, "adaptive_max_pool2d")
 
 
@@ -388,8 +402,21 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, k, op
 
 def max_unpool1d(input: Tensor, indices, kernel_size, stride=None, padding=0,
                  output_size=None) -> Tensor:
-    """The partial inverse of `max_pool1d`: each value goes back to its index, zeros elsewhere
-    (``torch.nn.functional.max_unpool1d``); default length (L - 1)·stride - 2·padding + K."""
+    r"""Computes a partial inverse of `max_pool1d`: each value goes back to its index, zeros elsewhere.
+
+    $$y_{n,c,\,\text{idx}_{n,c,i}} = x_{n,c,i}, \qquad
+      \frac{\partial L}{\partial x_{n,c,i}} = g_{n,c,\,\text{idx}_{n,c,i}}$$
+
+    (a gather; where two inputs share an index only the last one written gets the gradient).
+
+    Args:
+        input: The pooled values, (N, C, L) or (C, L).
+        indices: The indices that `max_pool1d` returned with ``return_indices=True``.
+        kernel_size: The pooling window $K$.
+        stride: The pooling stride $s$ (default ``kernel_size``).
+        padding: The pooling padding $p$.
+        output_size: The length to restore; default $(L - 1) s - 2p + K$.
+    """
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1,
                        "max_unpool1d")
 

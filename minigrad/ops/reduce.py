@@ -139,12 +139,41 @@ def _axes(x, dim, axis, op):
 
 
 def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    """Σ x over ``dim`` (int, tuple, or None for every element)."""
+    r"""Returns the sum of the elements of ``x`` over the given dimension(s) ``dim``.
+
+    $$y = \sum_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = g$$
+
+    (every element contributes with weight 1, so backward broadcasts $g$ back over ``dim``).
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or None to reduce every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+
+    Returns:
+        The sums, a tensor of ``x``'s dtype.
+    """
     return Sum.apply(x, axes=_axes(x, dim, axis, "sum"), keepdim=resolve_keepdim(keepdim, keepdims))
 
 
 def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    """Arithmetic mean (1/n) Σ x over ``dim``."""
+    r"""Returns the mean value of the elements of ``x`` over the given dimension(s) ``dim``.
+
+    $$y = \frac{1}{n} \sum_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{n},$$
+
+    with $n$ the number of elements reduced into each output.
+
+    Args:
+        x: A floating point tensor.
+        dim: An int, a tuple of ints, or None to reduce every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+
+    Returns:
+        The means.
+
+    Raises:
+        TypeError: When ``x`` is not floating point.
+    """
     if x.dtype.kind not in "fc":
         raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}")
     axes = _axes(x, dim, axis, "mean")
@@ -155,11 +184,22 @@ def var(
     x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
     keepdims=False,
 ) -> Tensor:
-    """Variance Σ (x - mean)² / (n - correction).
+    r"""Calculates the variance over the dimensions specified by ``dim``.
 
-    ``correction=1`` (the default, Bessel's correction, as ``torch.var``) gives the
-    unbiased sample variance; ``correction=0`` (or ``unbiased=False``) the
-    population variance that normalisation layers use.
+    $$v = \frac{1}{\max(n - c,\, 0)} \sum_i (x_i - \bar x)^2, \qquad
+      \frac{\partial L}{\partial x_i} = g\, \frac{2 (x_i - \bar x)}{n - c}$$
+
+    (the backwards of its ``mean``, ``sub``, ``mul``, ``sum``; the $\bar x$ term's share cancels).
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+        unbiased: ``False`` is ``correction=0``.
+        correction: $c$: 1 (Bessel's correction, default) or 0 (the population variance).
+
+    Returns:
+        The variances; nan or inf where $n \le c$, as PyTorch.
     """
     if unbiased is not None and correction is not None:
         raise TypeError("var: pass either unbiased= or correction=, not both")
@@ -212,13 +252,38 @@ def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
 
 
 def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    """Largest value over ``dim`` (int, tuple or None, as ``torch.amax``); ties share the
-    gradient evenly."""
+    r"""Returns the maximum value of each slice of ``x`` in the given dimension(s) ``dim``.
+
+    $$y = \max_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{k}\,[x_i = y],$$
+
+    with $k$ the number of tied maxima: ties share the gradient evenly (as ``torch.amax``).
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+
+    Returns:
+        The maxima.
+    """
     return _extremum(x, dim, keepdim, axis, keepdims, True, "amax")
 
 
 def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    """Smallest value over ``dim`` (as ``torch.amin``); ties share the gradient evenly."""
+    r"""Returns the minimum value of each slice of ``x`` in the given dimension(s) ``dim``.
+
+    $$y = \min_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{k}\,[x_i = y],$$
+
+    with $k$ the number of tied minima: ties share the gradient evenly (as ``torch.amin``).
+
+    Args:
+        x: The input tensor.
+        dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+
+    Returns:
+        The minima.
+    """
     return _extremum(x, dim, keepdim, axis, keepdims, False, "amin")
 
 
@@ -278,20 +343,62 @@ def _max_or_min(x, dim, keepdim, other, largest, op):
 
 
 def max(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
-    """``max(x)``: the largest value (ties share the gradient evenly).
-    ``max(x, dim)``: the named tuple ``(values, indices)`` along ``dim`` (gradient to the
-    index). ``max(a, b)``: the elementwise maximum. All three as ``torch.max``.
+    r"""Returns the maximum value of all elements in ``x``, or along ``dim`` with its index.
+
+    - ``max(x)``: $y = \max_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
+      share the gradient evenly).
+    - ``max(x, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
+      gradient goes to the index only: $\partial L/\partial x_i = \sum_j g_j\,[i = \text{idx}_j]$.
+    - ``max(a, b)``: the elementwise ``maximum``.
+
+    Args:
+        x: The input tensor.
+        dim: The dim to reduce (an int), or a tensor for the elementwise form.
+        keepdim: Keep ``dim`` as size 1 (only with ``dim``).
+        other: The second tensor of the elementwise form.
+
+    Returns:
+        A tensor, or ``(values, indices)`` when ``dim`` is given.
     """
     return _max_or_min(x, dim, keepdim, other, True, "max")
 
 
 def min(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
-    """``min(x)``, ``min(x, dim)`` → ``(values, indices)``, ``min(a, b)``: as ``torch.min``."""
+    r"""Returns the minimum value of all elements in ``x``, or along ``dim`` with its index.
+
+    - ``min(x)``: $y = \min_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
+      share the gradient evenly).
+    - ``min(x, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
+      gradient goes to the index only: $\partial L/\partial x_i = \sum_j g_j\,[i = \text{idx}_j]$.
+    - ``min(a, b)``: the elementwise ``minimum``.
+
+    Args:
+        x: The input tensor.
+        dim: The dim to reduce (an int), or a tensor for the elementwise form.
+        keepdim: Keep ``dim`` as size 1 (only with ``dim``).
+        other: The second tensor of the elementwise form.
+
+    Returns:
+        A tensor, or ``(values, indices)`` when ``dim`` is given.
+    """
     return _max_or_min(x, dim, keepdim, other, False, "min")
 
 
 def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
-    """Index of the largest value along ``dim`` (flattened if None). Not differentiable."""
+    r"""Returns the indices of the maximum values of ``x`` along ``dim``.
+
+    $$\text{idx} = \operatorname{arg\,max}_i x_i$$
+
+    (the first one among ties). An integer result: no gradient flows through it.
+
+    Args:
+        x: The input tensor.
+        dim: The dim to reduce; None for the index into the flattened tensor.
+        keepdim: Keep ``dim`` as size 1.
+
+    Returns:
+        An int64 tensor of indices.
+    """
     out = x._data.argmax(axis=dim)
     if keepdim and dim is not None and x.ndim:
         out = get_array_module(out).expand_dims(out, dim)
@@ -299,7 +406,20 @@ def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
 
 
 def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
-    """Index of the smallest value along ``dim``. Not differentiable."""
+    r"""Returns the indices of the minimum values of ``x`` along ``dim``.
+
+    $$\text{idx} = \operatorname{arg\,min}_i x_i$$
+
+    (the first one among ties). An integer result: no gradient flows through it.
+
+    Args:
+        x: The input tensor.
+        dim: The dim to reduce; None for the index into the flattened tensor.
+        keepdim: Keep ``dim`` as size 1.
+
+    Returns:
+        An int64 tensor of indices.
+    """
     out = x._data.argmin(axis=dim)
     if keepdim and dim is not None and x.ndim:
         out = get_array_module(out).expand_dims(out, dim)
@@ -307,7 +427,21 @@ def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
 
 
 def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    """log Σ exp(x) over ``dim``, stable for large inputs; its gradient is softmax(x)."""
+    r"""Returns the log of summed exponentials of ``x`` over the given dimension(s) ``dim``.
+
+    $$y = \log \sum_i e^{x_i} = m + \log \sum_i e^{x_i - m}, \quad m = \max_i x_i, \qquad
+      \frac{\partial L}{\partial x_i} = g\, e^{x_i - y} = g\, \operatorname{softmax}(x)_i$$
+
+    (the shift by $m$ keeps ``exp`` from overflowing; an empty sum gives $-\infty$).
+
+    Args:
+        x: The input tensor (integers are cast to floating point).
+        dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
+        keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+
+    Returns:
+        The log-sum-exps.
+    """
     axes = _axes(x, dim, axis, "logsumexp")
     return LogSumExp.apply(as_float(x), axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
 
@@ -320,14 +454,40 @@ def _one_dim(x, dim, axis, op):
 
 
 def softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``dim`` (default the last), stable."""
+    r"""Applies the softmax function along ``dim``.
+
+    $$y_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \quad m = \max_j x_j, \qquad
+      \frac{\partial L}{\partial x} = y \odot \big(g - \langle g, y \rangle\big)$$
+
+    (the Jacobian is $\operatorname{diag}(y) - y y^\top$; both run as fused Triton kernels on a GPU).
+
+    Args:
+        x: The input tensor (integers are cast to floating point).
+        dim: The dim the probabilities sum to 1 along; the last when None (``axis`` is an alias).
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
     if x.ndim == 0:  # one element: softmax 1 (log_softmax 0) with gradient 0, as PyTorch
         return Softmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return Softmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "softmax"))
 
 
 def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    """log softmax(x)_i = x_i - logsumexp(x) along ``dim`` (default the last), stable."""
+    r"""Applies a softmax followed by a logarithm along ``dim``, computed stably in one pass.
+
+    $$y_i = x_i - \log \sum_j e^{x_j} = (x_i - m) - \log \sum_j e^{x_j - m}, \qquad
+      \frac{\partial L}{\partial x} = g - e^{y} \sum_j g_j$$
+
+    ($e^y$ is the softmax; $m = \max_j x_j$ keeps ``exp`` from overflowing).
+
+    Args:
+        x: The input tensor (integers are cast to floating point).
+        dim: The dim to normalise along; the last when None (``axis`` is an alias).
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
     if x.ndim == 0:
         return LogSoftmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return LogSoftmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "log_softmax"))
