@@ -49,6 +49,7 @@ from minigrad.tensor import (
     set_grad_enabled,
     unbroadcast,
 )
+from minigrad.threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 

@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from minigrad import backend
+from minigrad import backend, threads
 
 _KERNEL_DTYPES = (np.dtype(np.float16), np.dtype(np.float32))
 
@@ -90,7 +90,15 @@ def matmul(a, b):
     fits = a.ndim >= 2 and b.ndim >= 2 and (a.ndim == 2 or b.ndim == 2 or a.shape[:-2] == b.shape[:-2])
     if fits and use_triton(a, b, half_only=True):
         return _kernels().matmul(a, b)
+    if threads.split_product(a, b):  # fast path: row blocks on minigrad's threads
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        threads.blockwise(_matmul_rows, a, out, shared=(b,), min_elements=0)
+        return out
     return a @ b
+
+
+def _matmul_rows(a, out, b):
+    np.matmul(a, b, out=out)
 
 
 def linear(x, weight, bias=None):
@@ -98,10 +106,20 @@ def linear(x, weight, bias=None):
     arrays = (x, weight) if bias is None else (x, weight, bias)
     if use_triton(*arrays, half_only=True):
         return _kernels().matmul(x, weight.T, bias=bias)
+    if threads.split_product(x, weight.T):  # fast path: row blocks on minigrad's threads
+        y = np.empty((x.shape[0], weight.shape[0]), np.result_type(x, weight))
+        threads.blockwise(_linear_rows, x, y, shared=(weight, bias), min_elements=0)
+        return y
     y = x @ weight.T
     if bias is not None:
         y += bias
     return y
+
+
+def _linear_rows(x, y, weight, bias):
+    np.matmul(x, weight.T, out=y)
+    if bias is not None:
+        y += bias
 
 
 def flash_attention(q, k, v, causal: bool, scale: float):

@@ -46,6 +46,7 @@ from minigrad import backend, dispatch
 from minigrad.backend import get_array_module
 from minigrad.ops.stable import stable_softmax
 from minigrad.tensor import Function, Tensor
+from minigrad.threads import blockwise
 
 __all__ = ["scaled_dot_product_attention", "AttentionArgumentError"]
 
@@ -59,11 +60,11 @@ class AttentionArgumentError(ValueError, RuntimeError):
 def _masked_softmax(scores, allowed):
     """Row softmax of ``scores`` over the last axis, 0 where not ``allowed``; all-forbidden rows -> 0.
 
-    Works in place on ``scores`` (a fresh array) to save full-size temporaries.
+    Works in place on ``scores`` (a fresh array, returned) to save full-size temporaries.
     """
     xp = get_array_module(scores)
     if allowed is not None:
-        scores = xp.where(allowed, scores, -xp.inf)
+        xp.copyto(scores, -xp.inf, where=~allowed)
     return stable_softmax(scores, -1, inplace=True, empty_rows_zero=True)
 
 
@@ -102,48 +103,83 @@ class ScaledDotProductAttention(Function):
             self.o, self.lse = flash
             return self.o
         self.o = None
-        scores = q @ k.swapaxes(-1, -2)
-        scores *= q.dtype.type(scale)
-        if additive is not None:
-            scores = scores + additive
-        self.p = _masked_softmax(scores, allowed)
+        # every array broadcast to the full batch shape (views), so that blocks of the batch
+        # (axis 0) can run on several threads (minigrad.threads.blockwise)
+        xp, lq, s = get_array_module(q), q.shape[-2], k.shape[-2]
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        self.out_shape = batch + (lq, v.shape[-1])
+        batch = batch or (1,)  # unbatched (L, E): one block
+        self.q, self.k, self.v = (xp.broadcast_to(t, batch + t.shape[-2:]) for t in (q, k, v))
+        weights = batch + (lq, s)
         self.keep = None
-        p_used = self.p
         if dropout_p > 0:
-            keep = backend.random_like(q, self.p.shape) >= dropout_p  # drawn on q's device
+            keep = backend.random_like(q, weights) >= dropout_p  # drawn on q's device
             self.keep = keep * q.dtype.type(1 / (1 - dropout_p))
-            p_used = self.p * self.keep
-        self.p_used = p_used
-        return p_used @ v
+        self.p = xp.empty(weights, q.dtype)
+        out = xp.empty(batch + (lq, v.shape[-1]), q.dtype)
+        blockwise(_attend, self.q, self.k, self.v, self.p, out,
+                  *(None if a is None else xp.broadcast_to(a, weights) for a in (additive, allowed)),
+                  self.keep, shared=(scale,))
+        return out.reshape(self.out_shape)
 
     def backward(self, g):
         if self.o is not None:
             dq, dk, dv = dispatch.flash_attention_backward(self.q, self.k, self.v, self.o, self.lse,
                                                            g, self.causal, self.scale)
             return dq, _sum_head_groups(dk, self.groups), _sum_head_groups(dv, self.groups)
-        p = self.p
-        dv = self.p_used.swapaxes(-1, -2) @ g
-        dp = g @ self.v.swapaxes(-1, -2)
-        if self.keep is not None:
-            dp *= self.keep
-        dp -= (dp * p).sum(axis=-1, keepdims=True)
-        ds = dp
-        ds *= p  # dS = dL/d(scores), which is also the float mask's gradient dM
-        scale = ds.dtype.type(self.scale)
-        dq = ds @ self.k
-        dq *= scale
-        dk = ds.swapaxes(-1, -2) @ self.q
-        dk *= scale
+        xp = get_array_module(g)
+        q, k, v, p = self.q, self.k, self.v, self.p
+        g = g.reshape(p.shape[:-1] + (v.shape[-1],))
+        dq, dk, dv = xp.empty(q.shape, q.dtype), xp.empty(k.shape, k.dtype), xp.empty(v.shape, v.dtype)
+        ds = xp.empty(p.shape, p.dtype) if self.has_mask and self.needs_input_grad[3] else None
+        blockwise(_attend_backward, p, g, q, k, v, self.keep, dq, dk, dv, ds, shared=(self.scale,))
         grads = (dq, _sum_head_groups(dk, self.groups), _sum_head_groups(dv, self.groups))
         if self.has_mask:
-            grads += (ds if self.needs_input_grad[3] else None,)
+            grads += (ds,)
         return grads
+
+
+def _attend(q, k, v, p, out, additive, allowed, keep, scale):
+    """The forward on a block of the batch, into ``p`` (the weights) and ``out``:
+    P = softmax(s Q Kᵀ + M), 0 where not allowed; O = (P ⊙ keep) V (keep: the dropout mask)."""
+    xp = get_array_module(q)
+    xp.matmul(q, k.swapaxes(-1, -2), out=p)
+    p *= p.dtype.type(scale)
+    if additive is not None:
+        p += additive
+    _masked_softmax(p, allowed)
+    xp.matmul(p if keep is None else p * keep, v, out=out)
+
+
+def _attend_backward(p, g, q, k, v, keep, dq, dk, dv, ds_out, scale):
+    """The backward on a block of the batch (the module docstring's four products), into
+    dq, dk, dv and, for a float mask that needs it, ``ds_out`` = dS."""
+    xp = get_array_module(p)
+    xp.matmul((p if keep is None else p * keep).swapaxes(-1, -2), g, out=dv)  # dV = Pᵀ G
+    dp = g @ v.swapaxes(-1, -2)  # dP = G Vᵀ
+    if keep is not None:
+        dp *= keep
+    dp -= (dp * p).sum(axis=-1, keepdims=True)
+    ds = dp
+    ds *= p  # dS = P ⊙ (dP - rowsum(dP ⊙ P)), also the float mask's gradient dM
+    if ds_out is not None:
+        ds_out[...] = ds
+    scale = ds.dtype.type(scale)
+    xp.matmul(ds, k, out=dq)
+    dq *= scale
+    xp.matmul(ds.swapaxes(-1, -2), q, out=dk)
+    dk *= scale
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
                                  scale: float | None = None, enable_gqa: bool = False) -> Tensor:
-    """softmax(Q Kᵀ · scale + mask) V, as ``torch.nn.functional.scaled_dot_product_attention``.
+    r"""Computes scaled dot product attention on query, key and value tensors.
+
+    $$O = P V, \quad P = \operatorname{softmax}(s\, Q K^\top + M), \qquad
+      dS = P \odot \big(dP - \operatorname{rowsum}(dP \odot P)\big)$$
+
+    with $dP = G V^\top$: $dV = P^\top G$, $dQ = s\, dS\, K$, $dK = s\, dS^\top Q$ (and $dM = dS$).
 
     Args:
         query: (..., Hq, L, E) (or (..., L, E)); leading dims broadcast.

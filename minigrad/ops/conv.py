@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad import dispatch
 from minigrad.backend import get_array_module
 from minigrad.ops.conv3d import convnd
 from minigrad.tensor import Function, Tensor
+from minigrad.threads import blockwise
 
 __all__ = ["conv2d", "conv1d"]
 
@@ -117,19 +119,31 @@ def input_grad(g_mat, w_mat, x_pad_shape, kernel, stride, dilation, out_hw):
     second conv; this is ~25% faster there). Same sums, another order: equal to rounding.
     """
     xp = get_array_module(g_mat)
-    (kh, kw), (s_h, s_w), (d_h, d_w), (oh, ow) = kernel, stride, dilation, out_hw
+    (kh, kw), (oh, ow) = kernel, out_hw
     n, c, o = x_pad_shape[0], x_pad_shape[3], w_mat.shape[0]
     dtype = xp.result_type(g_mat, w_mat)
     w_offsets = xp.ascontiguousarray(w_mat.reshape(o, kh, kw, c).transpose(1, 2, 0, 3))
     dx = xp.zeros(x_pad_shape, dtype=dtype)
-    block = xp.empty((n * oh * ow, c), dtype=dtype)  # one offset's columns, reused
+    # each sample's rows of g_mat feed only that sample's dx: blocks of the batch on threads
+    blockwise(_input_grad_samples, g_mat.reshape(n, oh * ow, o), dx,
+              shared=(w_offsets, stride, dilation, out_hw))
+    return dx
+
+
+def _input_grad_samples(g_rows, dx, w_offsets, stride, dilation, out_hw):
+    """`input_grad` for a block of samples: g_rows (n, OH·OW, O) into dx (n, Hp, Wp, C)."""
+    xp = get_array_module(g_rows)
+    kh, kw, _, c = w_offsets.shape
+    (s_h, s_w), (d_h, d_w), (oh, ow) = stride, dilation, out_hw
+    n = g_rows.shape[0]
+    g_mat = g_rows.reshape(n * oh * ow, -1)
+    block = xp.empty((n * oh * ow, c), dtype=dx.dtype)  # one offset's columns, reused
     for p in range(kh):
         rows = slice(p * d_h, p * d_h + s_h * (oh - 1) + 1, s_h)
         for q in range(kw):
             cols = slice(q * d_w, q * d_w + s_w * (ow - 1) + 1, s_w)
             xp.matmul(g_mat, w_offsets[p, q], out=block)
             dx[:, rows, cols, :] += block.reshape(n, oh, ow, c)
-    return dx
 
 
 class Conv2d(Function):
@@ -151,7 +165,7 @@ class Conv2d(Function):
         self.x_pad_shape, self.padding, self.w_shape = x_pad.shape, padding, w.shape
         self.cols = windows(x_pad, *self.geometry).reshape(n * oh * ow, kh * kw * c)
         self.w_mat = w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
-        y = self.cols @ self.w_mat.T
+        y = dispatch.matmul(self.cols, self.w_mat.T)
         if bias:
             y += bias[0]
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
@@ -166,7 +180,7 @@ class Conv2d(Function):
             (ph, pw), (hp, wp) = self.padding, self.x_pad_shape[1:3]
             dx = dx_pad[:, ph : hp - ph, pw : wp - pw, :].transpose(0, 3, 1, 2)
         if self.needs_input_grad[1]:
-            dw = (g_mat.T @ self.cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+            dw = dispatch.matmul(g_mat.T, self.cols).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
         if len(self.inputs) == 3:
             # Σ over rows as a GEMV: ~10x faster than sum(axis=0) on a tall, narrow matrix
             ones = get_array_module(g).ones(g_mat.shape[0], dtype=g.dtype)

@@ -18,6 +18,7 @@ from minigrad.ops._util import as_float, lift, lift_pair
 from minigrad.ops.special import erf_fast, normal_cdf
 from minigrad.ops.stable import stable_sigmoid  # the one stable sigmoid (re-exported for callers)
 from minigrad.tensor import Function, Tensor, get_default_dtype
+from minigrad.threads import blockwise
 
 # ============================================================================ arithmetic
 
@@ -507,6 +508,10 @@ class GELU(Function):
             y *= x
             y *= 0.5
             return y
+        if xp is np and x.dtype == np.float32:  # fast path: in place, blocks on several threads
+            self.cdf, y = np.empty_like(x, order="C"), np.empty_like(x, order="C")
+            blockwise(_gelu_exact_forward, *_flat(x, self.cdf, y))
+            return y
         # Φ(x) = (1 + erf(x/√2))/2; float32: the fast tanh fit with 1/√2 folded in (ops/special.py)
         self.cdf = normal_cdf(x)
         return x * self.cdf
@@ -526,32 +531,115 @@ class GELU(Function):
             slope += 1
             slope *= 0.5
             return slope * g
+        if xp is np and g.dtype == np.float32 and self.cdf.dtype == np.float32:  # fast path
+            dx = np.empty_like(self.cdf)
+            blockwise(_gelu_exact_backward, *_flat(x, self.cdf, g, dx))
+            return dx
         pdf = _INV_SQRT_2PI * xp.exp(-0.5 * x * x)
         return g * (self.cdf + x * pdf)
 
 
+def _flat(*arrays):
+    """Flat C-order views (copies where an array is not C-contiguous) for `blockwise`."""
+    return [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+
+
+def _gelu_exact_forward(x, cdf, y):
+    """The exact GELU's forward on one block, in place: cdf = Φ(x), y = x Φ(x)."""
+    normal_cdf(x, out=cdf)
+    np.multiply(x, cdf, out=y)
+
+
+def _gelu_exact_backward(x, cdf, g, dx):
+    """The exact GELU's backward on one block, in place (no temporary):
+    dx = g (Φ(x) + x φ(x)), φ(x) = e^(-x²/2) / √(2π)."""
+    np.multiply(x, x, out=dx)
+    dx *= np.float32(-0.5)
+    np.exp(dx, out=dx)
+    dx *= x
+    dx *= np.float32(_INV_SQRT_2PI)
+    dx += cdf
+    dx *= g
+
+
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent, tanh x = (e^x - e^-x) / (e^x + e^-x); dy/dx = 1 - tanh² x."""
+    r"""Returns the hyperbolic tangent of the elements of `x` (`torch.tanh`).
+
+    $y_i = \tanh x_i = (e^{x_i} - e^{-x_i}) / (e^{x_i} + e^{-x_i})$.
+    Gradient: $\partial L/\partial x_i = g_i (1 - \tanh^2 x_i) = g_i (1 - y_i^2)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`, with values in $[-1, 1]$.
+    """
     return Tanh.apply(as_float(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """Logistic sigmoid σ(x) = 1 / (1 + e^-x), stable for any |x|; dσ/dx = σ(1 - σ)."""
+    r"""Computes the logistic sigmoid of the elements of `x` (`torch.sigmoid`).
+
+    $y_i = \sigma(x_i) = 1 / (1 + e^{-x_i})$, computed from $e^{-|x_i|}$ so that nothing overflows.
+    Gradient: $\partial L/\partial x_i = g_i\, \sigma(x_i)(1 - \sigma(x_i)) = g_i y_i (1 - y_i)$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+
+    Returns:
+        A float tensor of the shape of `x`, with values in $[0, 1]$.
+    """
     return Sigmoid.apply(as_float(x))
 
 
 def relu(x: Tensor) -> Tensor:
-    """Rectified linear unit max(x, 0) (Nair & Hinton, 2010); gradient 1 for x > 0, else 0."""
+    r"""Applies the rectified linear unit elementwise (Nair & Hinton, 2010; `torch.relu`).
+
+    $y_i = \max(x_i, 0)$.
+    Gradient: $\partial L/\partial x_i = g_i$ where $x_i > 0$, else 0 (0 at the kink $x_i = 0$, as PyTorch).
+
+    Args:
+        x: The input tensor (integers stay integers).
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return ReLU.apply(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """max(x, 0) + negative_slope * min(x, 0) (Maas et al., 2013)."""
+    r"""Applies the leaky ReLU elementwise (Maas et al., 2013; `torch.nn.functional.leaky_relu`).
+
+    $y_i = x_i$ for $x_i > 0$, else $\alpha x_i$, with $\alpha$ = `negative_slope`
+    (that is $\max(x_i, 0) + \alpha \min(x_i, 0)$).
+    Gradient: $\partial L/\partial x_i = g_i$ for $x_i > 0$, else $\alpha g_i$ (slope $\alpha$ at $x_i = 0$).
+
+    Args:
+        x: The input tensor.
+        negative_slope: The slope $\alpha$ for negative inputs.
+
+    Returns:
+        A tensor of the shape and dtype of `x`.
+    """
     return LeakyReLU.apply(x, slope=negative_slope)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """GELU, x Φ(x); ``approximate="tanh"`` uses the tanh form (as GPT-2 does)."""
+    r"""Applies the Gaussian Error Linear Unit elementwise (`torch.nn.functional.gelu`).
+
+    `approximate="none"`: $y_i = x_i \Phi(x_i)$, with $\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$
+    the standard normal CDF and $\varphi(x) = e^{-x^2/2}/\sqrt{2\pi}$ its density;
+    gradient $\partial L/\partial x_i = g_i (\Phi(x_i) + x_i \varphi(x_i))$.
+    `"tanh"` (GPT-2's): $y_i = \tfrac12 x_i (1 + t_i)$, $t_i = \tanh(\sqrt{2/\pi}\,(x_i + 0.044715\,x_i^3))$;
+    gradient $g_i (\tfrac12(1 + t_i) + \tfrac12 x_i (1 - t_i^2) \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x_i^2))$.
+
+    Args:
+        x: The input tensor (integers become the default float dtype).
+        approximate: `"none"` (exact, with erf) or `"tanh"`; anything else is a `ValueError`.
+
+    Returns:
+        A float tensor of the shape of `x`.
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     if x.ndim == 0:  # the in-place tanh chain needs an array, not a NumPy scalar

@@ -19,17 +19,20 @@ statistics) the normalization is affine in x and dx = ĝ / √(σ² + ε).
 
 from __future__ import annotations
 
+import math
+
 from minigrad.backend import get_array_module
 from minigrad.tensor import Function, Tensor
+from minigrad.threads import blockwise
 
 __all__ = ["batch_norm", "layer_norm"]
 
 
-def _normalized_grad(g_hat, x_hat, inv_std, axes):
-    """dx of x̂ = (x - μ)/σ when μ and σ are the statistics of x over ``axes``."""
+def _normalized_grad(g_hat, x_hat, inv_std, axes, out=None):
+    """dx of x̂ = (x - μ)/σ when μ and σ are the statistics of x over ``axes`` (into ``out``)."""
     mean_g = g_hat.mean(axis=axes, keepdims=True)
     mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
-    dx = g_hat - mean_g
+    dx = get_array_module(g_hat).subtract(g_hat, mean_g, out=out)
     dx -= x_hat * mean_gx
     dx *= inv_std
     return dx
@@ -128,39 +131,77 @@ def _batch_statistics(x: Tensor, running_mean, running_var, momentum):
 
 
 class LayerNorm(Function):
-    """Layer normalization over the last ``k`` axes (Ba, Kiros & Hinton, 2016)."""
+    """Layer normalization over the last ``k`` axes (Ba, Kiros & Hinton, 2016).
+
+    Each sample is a row of the (samples, features) view of x, normalized on its own,
+    so forward and backward run on blocks of rows (`_layer_norm_rows`,
+    `_layer_norm_rows_backward`), on several threads for big inputs
+    (`minigrad.threads.blockwise`): the formulas of the module docstring, row by row.
+    """
 
     def forward(self, x, *affine, k, eps):
         xp = get_array_module(x)
-        self.axes = tuple(range(x.ndim - k, x.ndim))
-        mean = x.mean(axis=self.axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=self.axes, keepdims=True)
-        self.inv_std = 1 / xp.sqrt(var + eps)
-        centered *= self.inv_std
-        self.x_hat = centered
-        if not affine:
-            self.gamma = None
-            return self.x_hat
-        self.gamma, beta = affine
-        return self.x_hat * self.gamma + beta
+        self.x_shape, self.weight_shape = x.shape, x.shape[x.ndim - k:]
+        features = math.prod(self.weight_shape)
+        rows = x.reshape(math.prod(x.shape[:x.ndim - k]), features)
+        self.x_hat = xp.empty(rows.shape, x.dtype)
+        self.inv_std = xp.empty((rows.shape[0], 1), x.dtype)
+        self.gamma = affine[0].reshape(-1) if affine else None
+        y = xp.empty(rows.shape, x.dtype) if affine else self.x_hat
+        shared = (eps,) + tuple(a.reshape(-1) for a in affine)
+        blockwise(_layer_norm_rows, rows, self.x_hat, self.inv_std, y, shared=shared)
+        return y.reshape(x.shape)
 
     def backward(self, g):
-        g_hat = g if self.gamma is None else g * self.gamma
-        dx = _normalized_grad(g_hat, self.x_hat, self.inv_std, self.axes)
+        xp = get_array_module(g)
+        g = g.reshape(self.x_hat.shape)
+        dx = xp.empty(self.x_hat.shape, g.dtype)
+        shared = () if self.gamma is None else (self.gamma,)
+        blockwise(_layer_norm_rows_backward, g, self.x_hat, self.inv_std, dx, shared=shared)
+        dx = dx.reshape(self.x_shape)
         if self.gamma is None:
             return dx
-        lead = tuple(range(g.ndim - len(self.axes)))
-        return dx, (g * self.x_hat).sum(axis=lead), g.sum(axis=lead)
+        return (dx, (g * self.x_hat).sum(axis=0).reshape(self.weight_shape),
+                g.sum(axis=0).reshape(self.weight_shape))
+
+
+def _layer_norm_rows(x, x_hat, inv_std, y, eps, gamma=None, beta=None):
+    """LayerNorm forward on a block of rows, written into x_hat, inv_std and y:
+    x̂ = (x - μ)/√(σ² + ε) with μ, σ² (biased) per row, y = γ x̂ + β."""
+    xp = get_array_module(x)
+    xp.subtract(x, x.mean(axis=1, keepdims=True), out=x_hat)
+    var = (x_hat * x_hat).mean(axis=1, keepdims=True)
+    xp.divide(1, xp.sqrt(var + eps), out=inv_std)
+    x_hat *= inv_std
+    if gamma is not None:
+        xp.multiply(x_hat, gamma, out=y)
+        y += beta
+
+
+def _layer_norm_rows_backward(g, x_hat, inv_std, dx, gamma=None):
+    """LayerNorm's dx on a block of rows, written into dx (``_normalized_grad`` row by row):
+    dx = (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) / √(σ² + ε) with ĝ = γ g."""
+    g_hat = g if gamma is None else g * gamma
+    _normalized_grad(g_hat, x_hat, inv_std, axes=1, out=dx)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    """Normalize over the trailing ``normalized_shape`` axes, as ``torch.nn.functional.layer_norm``.
+    r"""Applies Layer Normalization over the trailing ``normalized_shape`` dims (Ba et al., 2016).
 
-    y = (x - μ) / √(σ² + ε) · weight + bias, with μ, σ² (biased) computed per
-    sample over the last len(normalized_shape) axes; weight and bias have shape
-    ``normalized_shape``.
+    $$y = \gamma\, \hat x + \beta, \quad \hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad
+      \frac{\partial L}{\partial x} = \frac{\hat g - \operatorname{mean}(\hat g)
+      - \hat x \operatorname{mean}(\hat g \hat x)}{\sqrt{\sigma^2 + \epsilon}}$$
+
+    with $\mu$, $\sigma^2$ (biased) and the means taken per sample over the trailing dims, and
+    $\hat g = \gamma g$; $\partial L/\partial \gamma = \sum \hat x g$, $\partial L/\partial \beta = \sum g$.
+
+    Args:
+        input: (..., *normalized_shape).
+        normalized_shape: An int or the tuple of trailing sizes to normalise over.
+        weight: $\gamma$ of shape ``normalized_shape``, or None.
+        bias: $\beta$ of shape ``normalized_shape``, or None.
+        eps: $\epsilon$.
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)

@@ -121,8 +121,10 @@ def erf_fast(x):
     return _tanh_poly(x, ERF_TANH_COEFFS, _CLAMP)
 
 
-def normal_cdf(x):
+def normal_cdf(x, out=None):
     r"""$\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$, the standard normal CDF, with ``x``'s dtype.
+
+    ``out``: an array of ``x``'s shape and dtype to write the result into (it is returned).
 
     float64 (and CuPy): the formula with the exact erf. float32/float16: the fast path
     with $1/\sqrt2$ folded into the coefficients, $\Phi(x) = \tfrac12 + \tfrac12\tanh(x Q(x^2))$;
@@ -132,23 +134,31 @@ def normal_cdf(x):
     if get_array_module(x) is np:
         x = np.asarray(x)
     if x.dtype.kind == "f" and x.dtype != np.float64:
-        cdf = _tanh_poly(x, _CDF_TANH_COEFFS, _CDF_CLAMP)
+        cdf = _tanh_poly(x, _CDF_TANH_COEFFS, _CDF_CLAMP, out=out)
         cdf *= 0.5
         cdf += 0.5
         return cdf
-    return 0.5 * (1 + erf(x / math.sqrt(2)))
+    cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
+    if out is None:
+        return cdf
+    out[...] = cdf
+    return out
 
 
-def _tanh_poly(x, coeffs, clamp):
+def _tanh_poly(x, coeffs, clamp, out=None):
     """tanh(x P(x²)) with x clamped to ±clamp, P by Horner's rule in place (the fast path).
 
     Computed in float32 (a float16 input is promoted, the result cast back), with the
-    array module of ``x``: the same values on NumPy and CuPy.
+    array module of ``x``: the same values on NumPy and CuPy. A float32 ``out`` of x's
+    shape receives the result (no new array for it).
     """
     xp = get_array_module(x)
     xc = xp.clip(x.astype(xp.float32, copy=False), -clamp, clamp)  # a new array
     u = xc * xc
-    y = u * coeffs[-1]
+    if out is not None and out.dtype != xp.float32:
+        out[...] = _tanh_poly(x, coeffs, clamp)
+        return out
+    y = xp.multiply(u, xp.float32(coeffs[-1]), out=out)
     y += coeffs[-2]
     for c in coeffs[-3::-1]:
         y *= u
