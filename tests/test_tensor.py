@@ -289,6 +289,7 @@ def test_split_and_chunk_pieces():
     x = mg.arange(10)
     assert [p.tolist() for p in mg.split(x, 4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert [p.shape for p in mg.chunk(mg.ones(2, 6), 3, dim=1)] == [(2, 2)] * 3
+    assert isinstance(mg.split(x, 4), tuple) and isinstance(x.chunk(2), tuple)  # as torch's
 
 
 # ----------------------------------------------------------------------------- stability

@@ -452,7 +452,7 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
     return Stack.apply(*tensors, dim=dim)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     r"""Splits `x` into chunks along `dim` (`torch.split`).
 
     Piece $m$ is the slice $y^{(m)} = x_{\dots,\, o_m : o_m + s_m,\, \dots}$ with $o_m = \sum_{l<m} s_l$.
@@ -466,7 +466,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
         dim: the dimension to split.
 
     Returns:
-        A list of Tensors.
+        A tuple of Tensors (as PyTorch's).
     """
     (dim,) = normalize_axes((dim,), x.ndim, "split")
     n = x.shape[dim]
@@ -484,10 +484,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> list[Tensor]:
         index = (slice(None),) * dim + (slice(start, start + size),)
         pieces.append(getitem(x, index))
         start += size
-    return pieces
+    return tuple(pieces)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     r"""Attempts to split `x` into `chunks` pieces along `dim` (`torch.chunk`).
 
     Pieces of size $s = \lceil n / \text{chunks} \rceil$ ($n$ the size of `dim`), the last one smaller,
@@ -500,7 +500,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
         dim: the dimension to split.
 
     Returns:
-        A list of Tensors.
+        A tuple of Tensors (as PyTorch's).
     """
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
