@@ -95,9 +95,9 @@ def test_gelu_layer_norm_attention_same_bits_on_two_threads(num_threads):
     qkv = rng.standard_normal((3, 32, 4, 64, 32)).astype(np.float32)
     mask = np.tril(np.ones((64, 64), bool))
 
-    def gelu():
+    def gelu(approximate="none"):
         t = minigrad.tensor(h, requires_grad=True)
-        y = F.gelu(t)
+        y = F.gelu(t, approximate=approximate)
         y.backward(minigrad.tensor(h))
         return y.numpy(), t.grad.numpy()
 
@@ -115,7 +115,7 @@ def test_gelu_layer_norm_attention_same_bits_on_two_threads(num_threads):
         o.backward(minigrad.tensor(qkv[0]))
         return o.numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()
 
-    for fn in (gelu, layer_norm, lambda: attention(is_causal=True),
+    for fn in (gelu, lambda: gelu("tanh"), layer_norm, lambda: attention(is_causal=True),
                lambda: attention(attn_mask=minigrad.tensor(mask)), lambda: attention(dropout_p=0.25)):
         _same_on_one_and_two_threads(fn, num_threads)
 

@@ -495,18 +495,9 @@ class GELU(Function):
     def forward(self, x, approximate):
         xp = get_array_module(x)
         self.x, self.approximate = x, approximate
-        if approximate == "tanh":
-            # x*x*x, not x**3 (NumPy's float32 power is ~30x slower); the in-place
-            # updates save a full-size temporary each: this is a Transformer's hot path
-            self.x2 = x * x
-            u = self.x2 * x
-            u *= 0.044715
-            u += x
-            u *= _SQRT_2_OVER_PI
-            self.t = xp.tanh(u, out=u)
-            y = self.t + 1
-            y *= x
-            y *= 0.5
+        if approximate == "tanh":  # in place, in blocks on several threads
+            self.x2, self.t, y = (xp.empty(x.shape, x.dtype) for _ in range(3))
+            blockwise(_gelu_tanh_forward, *_flat(x, self.x2, self.t, y))
             return y
         if xp is np and x.dtype == np.float32:  # fast path: in place, blocks on several threads
             self.cdf, y = np.empty_like(x, order="C"), np.empty_like(x, order="C")
@@ -520,17 +511,9 @@ class GELU(Function):
         xp = get_array_module(g)
         x = self.x
         if self.approximate == "tanh":
-            t = self.t
-            du = self.x2 * (3 * 0.044715)  # du/dx / √(2/π)
-            du += 1
-            du *= _SQRT_2_OVER_PI
-            slope = 1 - t * t  # dy/dx = (1 + t)/2 + x/2 (1 - t²) du/dx
-            slope *= x
-            slope *= du
-            slope += t
-            slope += 1
-            slope *= 0.5
-            return slope * g
+            dx = xp.empty(self.t.shape, self.t.dtype)
+            blockwise(_gelu_tanh_backward, *_flat(x, self.x2, self.t, g, dx))
+            return dx
         if xp is np and g.dtype == np.float32 and self.cdf.dtype == np.float32:  # fast path
             dx = np.empty_like(self.cdf)
             blockwise(_gelu_exact_backward, *_flat(x, self.cdf, g, dx))
@@ -541,7 +524,40 @@ class GELU(Function):
 
 def _flat(*arrays):
     """Flat C-order views (copies where an array is not C-contiguous) for `blockwise`."""
-    return [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    return [get_array_module(a).ascontiguousarray(a).reshape(-1) for a in arrays]
+
+
+def _gelu_tanh_forward(x, x2, t, y):
+    """GPT-2's tanh GELU on one block, in place: x2 = x², t = tanh u with
+    u = √(2/π) (x + 0.044715 x³), y = x (1 + t) / 2. (x·x·x, not x**3: NumPy's float32
+    power is ~30x slower.)"""
+    xp = get_array_module(x)
+    xp.multiply(x, x, out=x2)
+    xp.multiply(x2, x, out=t)
+    t *= 0.044715
+    t += x
+    t *= _SQRT_2_OVER_PI
+    xp.tanh(t, out=t)
+    xp.add(t, 1, out=y)
+    y *= x
+    y *= 0.5
+
+
+def _gelu_tanh_backward(x, x2, t, g, dx):
+    """Its backward on one block, into dx (one temporary):
+    dx = g [(1 + t)/2 + x/2 (1 - t²) √(2/π) (1 + 3·0.044715 x²)]."""
+    xp = get_array_module(x)
+    du = x2 * (3 * 0.044715)  # du/dx / √(2/π)
+    du += 1
+    du *= _SQRT_2_OVER_PI
+    xp.multiply(t, t, out=dx)
+    xp.subtract(1, dx, out=dx)
+    dx *= x
+    dx *= du
+    dx += t
+    dx += 1
+    dx *= 0.5
+    dx *= g
 
 
 def _gelu_exact_forward(x, cdf, y):
