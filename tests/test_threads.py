@@ -148,15 +148,18 @@ def test_products_in_row_blocks_match_numpy(num_threads):
     assert not threads.split_product(a, b)
 
 
-def test_conv_input_gradient_in_sample_blocks(num_threads):
+def test_conv_relu_max_pool_in_sample_blocks(num_threads):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((64, 32, 13, 13)).astype(np.float32)
     w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    g = rng.standard_normal((64, 64, 7, 7)).astype(np.float32)
 
     def run():
         t, k = minigrad.tensor(x, requires_grad=True), minigrad.tensor(w, requires_grad=True)
-        F.conv2d(t, k, padding=1).sum().backward()
-        return t.grad.numpy(), k.grad.numpy()
+        y = F.max_pool2d(F.relu(F.conv2d(t, k, minigrad.tensor(b), padding=1)), 3, stride=2, padding=1)
+        y.backward(minigrad.tensor(g))
+        return y.numpy(), t.grad.numpy(), k.grad.numpy()
 
     _same_on_one_and_two_threads(run, num_threads, exact=False, atol=1e-3)  # sums of 10,816 rows
 

@@ -130,6 +130,16 @@ def input_grad(g_mat, w_mat, x_pad_shape, kernel, stride, dilation, out_hw):
     return dx
 
 
+def _conv_samples(x_pad, cols, y, w_mat, bias, geometry):
+    """The forward for a block of samples: cols = im2col(x_pad) (n, OH·OW, KH·KW·C),
+    y = cols W_matᵀ + b (n, OH·OW, O)."""
+    xp = get_array_module(x_pad)
+    cols[...] = windows(x_pad, *geometry).reshape(cols.shape)
+    xp.matmul(cols, w_mat.T, out=y)
+    if bias is not None:
+        y += bias
+
+
 def _input_grad_samples(g_rows, dx, w_offsets, stride, dilation, out_hw):
     """`input_grad` for a block of samples: g_rows (n, OH·OW, O) into dx (n, Hp, Wp, C)."""
     xp = get_array_module(g_rows)
@@ -163,11 +173,15 @@ class Conv2d(Function):
         x_pad = channels_last(x, padding)
         self.geometry = ((kh, kw), stride, dilation, (oh, ow))
         self.x_pad_shape, self.padding, self.w_shape = x_pad.shape, padding, w.shape
-        self.cols = windows(x_pad, *self.geometry).reshape(n * oh * ow, kh * kw * c)
         self.w_mat = w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
-        y = dispatch.matmul(self.cols, self.w_mat.T)
-        if bias:
-            y += bias[0]
+        xp = get_array_module(x)
+        dtype = xp.result_type(x, w)
+        cols = xp.empty((n, oh * ow, kh * kw * c), dtype=x_pad.dtype)  # im2col, kept for dW
+        y = xp.empty((n, oh * ow, o), dtype=dtype)
+        # each sample's patches and outputs are its own: blocks of samples on threads
+        blockwise(_conv_samples, x_pad, cols, y, shared=(self.w_mat, bias[0] if bias else None,
+                                                         self.geometry))
+        self.cols = cols.reshape(n * oh * ow, kh * kw * c)
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 
     def backward(self, g):

@@ -432,11 +432,26 @@ class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 for x > 0, else 0."""
 
     def forward(self, x):
-        self.positive = x > 0
-        return get_array_module(x).maximum(x, 0)  # several times faster than x * mask
+        xp = get_array_module(x)
+        self.positive, y = xp.empty_like(x, dtype=bool), xp.empty_like(x)  # x's memory layout
+        blockwise(_relu_rows, x, self.positive, y)  # blocks of rows on threads
+        return y
 
     def backward(self, g):
-        return g * self.positive
+        dx = get_array_module(g).empty_like(g)
+        blockwise(_relu_backward_rows, g, self.positive, dx)
+        return dx
+
+
+def _relu_rows(x, positive, y):
+    """ReLU on a block: positive = [x > 0], y = max(x, 0) (several times faster than x · mask)."""
+    xp = get_array_module(x)
+    xp.greater(x, 0, out=positive)
+    xp.maximum(x, 0, out=y)
+
+
+def _relu_backward_rows(g, positive, dx):
+    get_array_module(g).multiply(g, positive, out=dx)
 
 
 class LeakyReLU(Function):

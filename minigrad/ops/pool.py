@@ -29,6 +29,7 @@ from minigrad.ops.conv import pair
 from minigrad.ops.pool_more import adaptive_avg_pool2d as _adaptive_avg_general
 from minigrad.ops.pool_more import max_pool2d_with_indices, pool_output_size
 from minigrad.tensor import Function, Tensor
+from minigrad.threads import blockwise
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
@@ -84,9 +85,8 @@ class MaxPool2d(Function):
         xp = get_array_module(x)
         x_pad = _pad(x, padding, -np.inf, extra)
         offsets = list(_offset_slices(kernel, stride, out_hw, dilation))
-        y = x_pad[offsets[0]].copy(order="K")  # keep the input's memory layout (channels-last after a conv)
-        for index in offsets[1:]:
-            xp.maximum(y, x_pad[index], out=y)
+        y = xp.empty_like(x_pad[offsets[0]])  # the input's memory layout (channels-last after a conv)
+        blockwise(_max_pool_samples, x_pad, y, shared=(offsets,))  # blocks of samples on threads
         self.x_pad, self.offsets, self.y = x_pad, offsets, y
         self.padding, self.extra = padding, extra
         self.overlapping = any(s < d * (k - 1) + 1 for s, k, d in zip(stride, kernel, dilation))
@@ -100,19 +100,35 @@ class MaxPool2d(Function):
         g = _like(g, self.y)
         # when the windows tile the input, the writes below cover dx: no zero-fill pass
         dx = (xp.empty_like if self.tiles else xp.zeros_like)(self.x_pad, dtype=g.dtype)
-        free = None  # windows whose maximum has not received the gradient yet
-        last = len(self.offsets) - 1
-        for k, index in enumerate(self.offsets):
-            wins = self.x_pad[index] == self.y
-            if free is not None:
-                wins &= free
-            if self.overlapping:
-                dx[index] += g * wins
-            else:  # each input pixel is in one window at most: write straight into dx
-                xp.multiply(g, wins, out=dx[index])
-            if k < last:  # the winners are served (wins is within free, so ^ removes them)
-                free = ~wins if free is None else xp.logical_xor(free, wins, out=free)
+        blockwise(_max_pool_backward_samples, self.x_pad, self.y, g, dx,
+                  shared=(self.offsets, self.overlapping))
         return _unpad(dx, self.padding, self.extra)
+
+
+def _max_pool_samples(x_pad, y, offsets):
+    """Max-pool forward for a block of samples: y = the max over the kernel offsets' slices."""
+    xp = get_array_module(x_pad)
+    y[...] = x_pad[offsets[0]]
+    for index in offsets[1:]:
+        xp.maximum(y, x_pad[index], out=y)
+
+
+def _max_pool_backward_samples(x_pad, y, g, dx, offsets, overlapping):
+    """Max-pool backward for a block of samples: each window's first maximum (in offset
+    order) gets the window's gradient; dx must be zero where no write lands."""
+    xp = get_array_module(g)
+    free = None  # windows whose maximum has not received the gradient yet
+    last = len(offsets) - 1
+    for k, index in enumerate(offsets):
+        wins = x_pad[index] == y
+        if free is not None:
+            wins &= free
+        if overlapping:
+            dx[index] += g * wins
+        else:  # each input pixel is in one window at most: write straight into dx
+            xp.multiply(g, wins, out=dx[index])
+        if k < last:  # the winners are served (wins is within free, so ^ removes them)
+            free = ~wins if free is None else xp.logical_xor(free, wins, out=free)
 
 
 class AvgPool2d(Function):
