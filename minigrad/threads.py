@@ -169,6 +169,9 @@ def blockwise(fn, *arrays, shared=(), min_elements: int = MIN_ELEMENTS_PER_THREA
     raised here, after every block has finished.
     """
     first = arrays[0]
+    if _num_threads < 2 or first.size < 2 * min_elements:  # the common small case, first
+        fn(*arrays, *shared)
+        return
     rows = first.shape[0] if first.ndim else 0
     parts = min(_num_threads, rows, first.size // min_elements if min_elements else rows)
     if (parts < 2 or getattr(_in_worker, "active", False)
