@@ -438,6 +438,75 @@ def test_lstm_recurrence_float32_grad_from_float64_upstream_and_saved_output_gua
         out.sum().backward()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_recurrence_saturated_gates_without_overflow_warning(rng, dtype):
+    # the single-exp gate trick computes e^x for pre-activations of ±100 and ±1e4 (e^x
+    # overflows to inf, 1 / (1 + inf) = 0): the gates must still be exact 0 / 1 / ±1, with
+    # no RuntimeWarning ("overflow encountered in exp") reaching the user
+    import warnings
+
+    from minigrad.ops.rnn import LSTMRecurrence, lstm_gates
+
+    proj = (rng.choice([-1e4, -100.0, -3.0, 0.0, 3.0, 100.0, 1e4], (3, 2, 16))).astype(dtype)
+    h0, c0 = np.zeros((2, 2, 4), dtype)
+    w_hh = (rng.standard_normal((16, 4)) * 0.5).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = LSTMRecurrence.apply(*(minigrad.tensor(a) for a in (proj, h0, c0, w_hh)),
+                                   reverse=False).numpy()
+    h, c = h0, c0
+    for t in range(3):
+        _, c, _, h = lstm_gates(proj[t] + h @ w_hh.T, c)
+        np.testing.assert_allclose(out[t], h, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-14)
+    assert np.isfinite(out).all()
+
+
+def test_lstm_recurrence_recycles_its_private_arrays_only_after_the_last_backward(rng):
+    # recycled work arrays (ops/rnn.py): after backward frees the graph, the gate values,
+    # tanh c and cells of one call are reused by the next call of the same shape; with
+    # retain_graph=True they stay with the first call, so a second backward is still right
+    from minigrad.ops import rnn
+
+    steps, n, hidden = 5, 3, 4
+    arrays = [(rng.standard_normal((steps, n, 4 * hidden)) * 2),
+              rng.standard_normal((n, hidden)), rng.standard_normal((n, hidden)),
+              rng.standard_normal((4 * hidden, hidden)) * 0.5]
+    grad = rng.standard_normal((steps + 1, n, hidden))
+    expected = _lstm_loop_reference(*arrays, grad, reverse=False)
+
+    def run(retain_graph=False):
+        inputs = [minigrad.tensor(a, requires_grad=True) for a in arrays]
+        out = rnn.LSTMRecurrence.apply(*inputs, reverse=False)
+        fn = out._ctx
+        private = [fn.act, fn.tanh_c, fn.cells]
+        out.backward(minigrad.tensor(grad), retain_graph=retain_graph)
+        return out, inputs, private
+
+    def check(out, inputs):
+        np.testing.assert_allclose(out.numpy()[:steps], expected[0], rtol=1e-12, atol=1e-12)
+        for t, want in zip(inputs, expected[2:]):
+            np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-12, atol=1e-12)
+
+    rnn._RECYCLED.free.clear()
+    out1, inputs1, private1 = run(retain_graph=True)  # kept: not recycled
+    assert not any(a is b for a in rnn._RECYCLED.free for b in private1)
+    out2, inputs2, private2 = run()  # fresh arrays (none were free), recycled after backward
+    assert all(any(a is b for a in rnn._RECYCLED.free) for b in private2)
+    assert not any(a is b for a in private2 for b in private1)
+    out3, inputs3, private3 = run()  # reuses the arrays of the second call
+    assert all(any(a is b for b in private2) for a in private3)
+    check(out2, inputs2)
+    check(out3, inputs3)
+    # the first graph was retained: its arrays are its own, so a second backward is exact
+    for t in inputs1:
+        t.grad = None
+    out1.backward(minigrad.tensor(grad))
+    check(out1, inputs1)
+    # a backward already done frees the graph: the engine refuses another one
+    with pytest.raises(RuntimeError, match="second time"):
+        out3.backward(minigrad.tensor(grad))
+
+
 # ============================================================================ values behind the smoke tests
 
 
@@ -481,3 +550,58 @@ def test_embedding_lstm_classifier_values_and_gradients(rng):
     assert loss_of().item() == pytest.approx(expected_loss, rel=1e-12)
     params = list(emb.parameters()) + list(lstm.parameters()) + list(fc.parameters())
     assert minigrad.gradcheck(loss_of, params)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_recurrence_on_two_threads_equals_one_thread_and_the_reference(rng, monkeypatch,
+                                                                           reverse):
+    # blocks of batch rows on threads (ops/rnn.py, off by default: switched on here with
+    # 4096 gate values per thread, so (16, 4·128) gates per step make 2 blocks): the values
+    # and every gradient must be those of one thread and of the reference
+    from minigrad import threads
+    from minigrad.ops import rnn
+
+    monkeypatch.setattr(rnn, "_LSTM_GATES_PER_THREAD", 4096)
+
+    steps, n, hidden = 3, 16, 128
+    proj = rng.standard_normal((steps, n, 4 * hidden)) * 2
+    h0, c0 = rng.standard_normal((2, n, hidden))
+    w_hh = rng.standard_normal((4 * hidden, hidden)) * 0.1
+    grad = rng.standard_normal((steps + 1, n, hidden))
+    hs, c_last, *expected = _lstm_loop_reference(proj, h0, c0, w_hh, grad, reverse)
+    blocks = []  # (loop, rows of the block) of every block run
+
+    def spy(name):
+        original = getattr(rnn, name)
+
+        def run_block(*arrays):
+            blocks.append((name, arrays[0].shape[0]))
+            return original(*arrays)
+
+        monkeypatch.setattr(rnn, name, run_block)
+
+    spy("_lstm_forward_rows")
+    spy("_lstm_backward_rows")
+
+    def run(num_threads):
+        threads.set_num_threads(num_threads)
+        inputs = [minigrad.tensor(a, requires_grad=True) for a in (proj, h0, c0, w_hh)]
+        out = rnn.LSTMRecurrence.apply(*inputs, reverse=reverse)
+        out.backward(minigrad.tensor(grad))
+        return [out.numpy()] + [t.grad.numpy() for t in inputs]
+
+    saved = threads.get_num_threads()
+    try:
+        one = run(1)
+        assert blocks == [("_lstm_forward_rows", n), ("_lstm_backward_rows", n)]
+        blocks.clear()
+        two = run(2)
+        assert sorted(blocks) == [("_lstm_backward_rows", n // 2)] * 2 + [("_lstm_forward_rows", n // 2)] * 2
+    finally:
+        threads.set_num_threads(saved)
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)  # a product may round
+    np.testing.assert_allclose(two[0][:steps], hs, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(two[0][steps], c_last, rtol=1e-12, atol=1e-12)
+    for got, want in zip(two[1:], expected):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
