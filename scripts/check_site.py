@@ -5,6 +5,10 @@ Run by ``scripts/build_docs.sh`` after ``mkdocs build``; exits 1 with a list of 
 * every internal link points to a file that exists (``page.html``, not ``page/``: a
   folder link opened from ``file://`` shows a directory listing);
 * search works offline (the offline plugin's ``search/search_index.js`` is there);
+* no page loads a script from the internet (``<script src="https://...">``): with no network
+  it fails, and Material's offline plugin adds one (``unpkg.com/iframe-worker/shim``, the
+  search worker's stand-in on ``file://``) unless mkdocs.yml lists our own
+  ``javascripts/iframe-worker-file.js`` under ``extra.polyfills``;
 * no reST markup leaked into a page (``:class:`X```, ``:math:`x```, ``.. math::``).
 """
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 HREF = re.compile(r'(?:href|src)="([^"#?]*)[^"]*"')
+REMOTE_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="((?:https?:)?//[^"]*)"', re.IGNORECASE)
 REST = re.compile(r":(?:class|func|meth|mod|attr|math):`|\.\. math::")
 
 
@@ -27,6 +32,9 @@ def problems(site: Path) -> list[str]:
         if page.name == "404.html":
             continue  # served by a web server at any depth: its links are absolute on purpose
         text = page.read_text(errors="replace")
+        for url in REMOTE_SCRIPT.findall(text):
+            found.append(f"{page.relative_to(site)}: loads a script from the internet {url!r} "
+                         "(it fails offline)")
         for match in REST.finditer(text):
             found.append(f"{page.relative_to(site)}: reST markup {match.group(0)!r}")
         for target in HREF.findall(text):

@@ -200,3 +200,200 @@ def test_cells_render_as_markdown_with_outputs_and_figures():
     assert "HEADER" in page and "```python\nprint(1)\n```" in page
     assert '```text title="output"\n1\n```' in page and "![01_a](figures/01_a.png)" in page
     assert "```python\nx = 2\n```" in page
+
+
+# --- Chapter 1's graph drawing: no edge passes behind a box (issue #16) -----------------
+
+
+def _chapter1_drawing(path=None):
+    """``collect_graph`` and ``draw_graph`` from chapter 1's source, without running the chapter."""
+    import ast
+
+    path = path or next((ROOT / "tutorials").glob("01_*.py"))
+    tree = ast.parse(path.read_text())
+    funcs = [n for n in tree.body
+             if isinstance(n, ast.FunctionDef) and n.name in ("collect_graph", "draw_graph")]
+    namespace = {}
+    exec(compile(ast.Module(body=funcs, type_ignores=[]), str(path), "exec"), namespace)
+    return namespace["draw_graph"]
+
+
+def _edges_through_boxes(draw_graph, root, names, figsize):
+    """Points of the drawn edges that lie inside a box (display pixels, 2 px inside its border)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        draw_graph(root, names, ax)
+        fig.canvas.draw()
+        boxes = [t.get_bbox_patch().get_window_extent() for t in ax.texts
+                 if t.get_bbox_patch() is not None and not hasattr(t, "arrow_patch")]
+        paths = [line.get_transform().transform_path(line.get_path()) for line in ax.lines]
+        paths += [t.arrow_patch.get_transform().transform_path(t.arrow_patch.get_path())
+                  for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+        hits = []
+        for path in paths:
+            for polygon in path.to_polygons(closed_only=False):
+                for (x0, y0), (x1, y1) in zip(polygon[:-1], polygon[1:]):
+                    n = max(2, int(np.hypot(x1 - x0, y1 - y0)))  # a point every pixel
+                    for x, y in zip(np.linspace(x0, x1, n), np.linspace(y0, y1, n)):
+                        for box in boxes:
+                            if box.x0 + 2 < x < box.x1 - 2 and box.y0 + 2 < y < box.y1 - 2:
+                                hits.append((round(x), round(y)))
+        return len(boxes), hits
+    finally:
+        plt.close(fig)
+
+
+def _chapter1_graphs():
+    """The chapter's graph (L = sum((tanh(w x + b) - t)^2)) and exercise 2's ((a b + a).exp())."""
+    w = minigrad.tensor(0.5, requires_grad=True)
+    b = minigrad.tensor(-0.3, requires_grad=True)
+    xs, ts = minigrad.tensor([1.0, 2.0, -1.0]), minigrad.tensor([0.2, 0.7, -0.4])
+    z = w * xs + b
+    h = z.tanh()
+    loss = ((h - ts) ** 2).sum()
+    names = {id(w): "w", id(b): "b", id(xs): "x", id(ts): "t", id(z): "z", id(h): "h", id(loss): "L"}
+    a2, b2 = minigrad.tensor(2.0, requires_grad=True), minigrad.tensor(3.0, requires_grad=True)
+    y2 = (a2 * b2 + a2).exp()
+    return [(loss, names, (11, 3.6), 10), (y2, {id(a2): "a", id(b2): "b", id(y2): "y"}, (8, 3), 5)]
+
+
+@pytest.mark.parametrize("case", [0, 1], ids=["chapter", "exercise-2"])
+def test_chapter1_graph_edges_do_not_pass_behind_boxes(case):
+    root, names, figsize, n_boxes = _chapter1_graphs()[case]
+    boxes, hits = _edges_through_boxes(_chapter1_drawing(), root, names, figsize)
+    assert boxes == n_boxes
+    assert not hits, f"{len(hits)} edge points inside a box, e.g. at {hits[:3]} (display px)"
+
+
+# --- The site's Worker polyfill for file:// pages (docs/javascripts/iframe-worker-file.js) ---
+
+_WORKER_JS = """
+addEventListener("message", (event) => {
+  if (event.data === "boom") throw new Error("boom");
+  if (event.data === "import") {
+    importScripts("lib/extra.js").then(() => postMessage({imported: self.extraValue}));
+    return;
+  }
+  if (event.data && event.data.list) event.data.list.push("changed by the worker");
+  postMessage({echo: event.data, thread: typeof document === "undefined"});
+});
+"""
+
+# Each step resolves to what the page saw; the worker lives in workers/, as Material's does.
+_POLYFILL_PAGE_JS = """async () => {
+  const out = {worker: Worker.name};
+  const answer = (w) => new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); });
+  const w = new Worker("workers/echo.js");
+  const sent = {list: [1, 2]};
+  const first = answer(w);
+  w.postMessage(sent);                       // posted before the script has loaded
+  out.first = await first;
+  out.sentUnchanged = sent.list.length === 2;
+  out.viaListener = await new Promise((resolve) => {
+    w.addEventListener("message", (e) => resolve(e.data), {once: true});
+    w.postMessage("second");
+  });
+  out.imported = await (async () => { const a = answer(w); w.postMessage("import"); return a; })();
+  out.error = await new Promise((resolve) => { w.onerror = (e) => resolve(e.message); w.postMessage("boom"); });
+  w.terminate();
+  let late = false;
+  w.onmessage = () => { late = true; };
+  w.postMessage("after terminate");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  out.afterTerminate = late;
+  out.frames = document.querySelectorAll("iframe").length;
+  return out;
+}"""
+
+
+def _polyfill_site(tmp_path):
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("needs playwright (pip install playwright) and a Chromium")
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("needs a Chromium on PATH (Debian: apt-get install chromium)")
+    (tmp_path / "workers" / "lib").mkdir(parents=True)
+    shutil.copy(DOCS / "javascripts" / "iframe-worker-file.js", tmp_path)
+    (tmp_path / "workers" / "echo.js").write_text(_WORKER_JS)
+    (tmp_path / "workers" / "lib" / "extra.js").write_text("self.extraValue = 42;\n")
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html><head><script src="iframe-worker-file.js"></script></head><body></body></html>')
+    return chromium
+
+
+def test_worker_polyfill_runs_a_worker_from_file_url(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    chromium = _polyfill_site(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto((tmp_path / "index.html").as_uri())
+        seen = page.evaluate(_POLYFILL_PAGE_JS)
+        browser.close()
+    assert seen["worker"] == "FileWorker"
+    # the message reached the worker's listener and came back; the worker got a copy
+    assert seen["first"] == {"echo": {"list": [1, 2, "changed by the worker"]}, "thread": False}
+    assert seen["sentUnchanged"]
+    assert seen["viaListener"] == {"echo": "second", "thread": False}  # it ran in the iframe
+    assert seen["imported"] == {"imported": 42}  # importScripts, relative to the worker's URL
+    # the exception reached onerror; Chromium mutes file:// scripts' messages ("Script error.")
+    assert seen["error"] in ("Script error.", "Uncaught Error: boom")
+    assert seen["afterTerminate"] is False and seen["frames"] == 0
+
+
+def test_worker_polyfill_keeps_the_native_worker_over_http(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = _polyfill_site(tmp_path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
+            seen = page.evaluate("""async () => {
+              const w = new Worker("workers/echo.js");
+              const data = await new Promise((resolve) => {
+                w.onmessage = (e) => resolve(e.data);
+                w.postMessage(7);
+              });
+              w.terminate();
+              return {worker: Worker.name, data, frames: document.querySelectorAll("iframe").length};
+            }""")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert seen == {"worker": "Worker", "data": {"echo": 7, "thread": True}, "frames": 0}  # a real thread
+
+
+def test_site_check_fails_on_a_script_from_the_internet(tmp_path):
+    spec = importlib.util.spec_from_file_location("check_site", ROOT / "scripts" / "check_site.py")
+    check_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_site)
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "search_index.js").write_text("var __index = {}")
+    (tmp_path / "javascripts").mkdir()
+    (tmp_path / "javascripts" / "iframe-worker-file.js").write_text("")
+    page = tmp_path / "index.html"
+    page.write_text('<script src="javascripts/iframe-worker-file.js"></script>')
+    assert check_site.problems(tmp_path) == []
+    page.write_text('<script src="https://unpkg.com/iframe-worker/shim"></script>\n'
+                    '<script defer SRC="//cdn.example.org/x.js"></script>')
+    found = check_site.problems(tmp_path)
+    assert len(found) == 2 and all("loads a script from the internet" in f for f in found), found

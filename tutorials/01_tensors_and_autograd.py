@@ -146,35 +146,86 @@ def collect_graph(root):
 
 
 def draw_graph(root, names, ax):
-    """Draw the graph of ``root``: one column per generation, leaves on the left."""
+    """Draw the graph of ``root``: one column per generation, leaves on the left.
+
+    In each column, the tensors used by the next column sit in the middle and those used
+    later (like ``b`` and ``t``) below them, the later the lower. An arrow to the next
+    column is straight; an arrow that skips columns runs along its own lane clear of the
+    boxes in between (below them, or above for a tensor placed above the middle) and
+    turns into its target's bottom (or top), so it never passes behind another box.
+    """
     nodes, edges = collect_graph(root)
+    first_use = {}  # the generation of each tensor's first consumer
+    for src, dst in edges:
+        first_use[src] = min(first_use.get(src, nodes[dst]._gen), nodes[dst]._gen)
     columns = {}
     for key, t in nodes.items():
         columns.setdefault(t._gen, []).append(key)
     position = {}
     for gen, keys in columns.items():
-        for row, key in enumerate(sorted(keys, key=lambda k: names.get(k, ""))):
-            position[key] = (gen, row - (len(keys) - 1) / 2)
-    for src, dst in edges:
-        # an edge that skips columns (a leaf used late, like t) bends around the boxes between
-        span = position[dst][0] - position[src][0]
-        bend = 0.0 if span <= 1 else -0.35
-        ax.annotate("", xy=position[dst], xytext=position[src],
-                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=26, shrinkB=30,
-                                    connectionstyle=f"arc3,rad={bend}"), zorder=1)
+        now = sorted((k for k in keys if first_use.get(k, gen + 1) == gen + 1),
+                     key=lambda k: names.get(k, ""))
+        late = sorted((k for k in keys if k not in now), key=lambda k: (first_use[k], names.get(k, "")))
+        for row, key in enumerate(now + late):  # top to bottom, the middle of `now` at y = 0
+            position[key] = (gen, (len(now) - 1) / 2 - row)
+    ys = [y for _, y in position.values()]
+    ax.set_xlim(-0.6, max(columns) + 0.6)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    boxes = {}
     for key, t in nodes.items():
         op = type(t.grad_fn).__name__ if t.grad_fn is not None else "leaf"
         label = f"{names.get(key, '')}\n{op}\nshape {t.shape}"
         color = "#cde4f7" if t.grad_fn is None else "#fde2c8"
-        ax.text(*position[key], label, ha="center", va="center", fontsize=8,
-                bbox=dict(boxstyle="round", fc=color, ec="0.4"), zorder=2)
-    ax.set_xlim(-0.6, max(columns) + 0.6)
-    rows = max(len(keys) for keys in columns.values())
-    ax.set_ylim(-rows / 2 - 0.3, rows / 2 + 0.3)
+        boxes[key] = ax.text(*position[key], label, ha="center", va="center", fontsize=8,
+                             bbox=dict(boxstyle="round", fc=color, ec="0.4"), zorder=2)
+    # The size of each box in data units, known once the figure is drawn.
+    ax.figure.canvas.draw()
+    to_data = ax.transData.inverted()
+    half = {}
+    for key, text in boxes.items():
+        (x0, y0), (x1, y1) = to_data.transform(text.get_bbox_patch().get_window_extent())
+        half[key] = ((x1 - x0) / 2, (y1 - y0) / 2)
+
+    def arrow(points):
+        """A line through ``points`` (data coordinates) with an arrowhead on its last segment."""
+        xs, ys = zip(*points)
+        ax.plot(xs[:-1], ys[:-1], color="0.4", lw=1, zorder=1)
+        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
+                    arrowprops=dict(arrowstyle="-|>", color="0.4", shrinkA=0, shrinkB=0))
+
+    lanes = {"below": min(ys), "above": max(ys)}  # the lowest / highest lane used so far
+    for src, dst in sorted(edges, key=lambda e: position[e[1]][0]):
+        (x0, y0), (x1, y1) = position[src], position[dst]
+        start = (x0 + half[src][0], y0)
+        if x1 - x0 == 1:
+            # into the next column: straight, ending on the target's left side; the inputs of
+            # one box end at different heights, in the order of their sources
+            inputs = sorted((s for s, d in edges if d == dst and position[s][0] == x0),
+                            key=lambda s: -position[s][1])
+            share = (inputs.index(src) - (len(inputs) - 1) / 2) / max(len(inputs) - 1, 1)
+            arrow([start, (x1 - half[dst][0], y1 - 0.8 * half[dst][1] * share)])
+            continue
+        # skips columns: find a height clear of every box in the columns in between
+        between = [k for k in nodes if x0 < position[k][0] < x1]
+        side = "above" if y0 > 0 else "below"
+        if side == "below":
+            clear = min((position[k][1] - half[k][1] for k in between), default=y1) - 0.25
+            lane = y0 if y0 <= clear else min(clear, lanes["below"] - 0.3)
+            lanes["below"] = min(lanes["below"], lane)
+            end = (x1, y1 - half[dst][1])
+        else:
+            clear = max((position[k][1] + half[k][1] for k in between), default=y1) + 0.25
+            lane = y0 if y0 >= clear else max(clear, lanes["above"] + 0.3)
+            lanes["above"] = max(lanes["above"], lane)
+            end = (x1, y1 + half[dst][1])
+        if lane == y0:  # the source already sits clear of the boxes: along its own row
+            arrow([start, (x1, y0), end])
+        else:  # out into the gap after the source's column, over to the lane, along it
+            arrow([start, (x0 + 0.5, y0), (x0 + 0.5, lane), (x1, lane), end])
+    ax.set_xticks(range(max(columns) + 1))
     ax.set_xlabel("generation (leaves = 0)")
     ax.set_yticks([])
     return nodes
-
 
 names = {id(w): "w", id(b): "b", id(xs): "x", id(ts): "t", id(z): "z", id(h): "h", id(L): "L"}
 fig, ax = plt.subplots(figsize=(11, 3.6))
