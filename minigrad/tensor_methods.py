@@ -47,26 +47,26 @@ class TensorMethods:
         return _ops.elementwise.tanh(self)
     def sigmoid(self):
         return _ops.elementwise.sigmoid(self)
-    def relu(self):
-        return _ops.elementwise.relu(self)
+    def relu(self, inplace=False):
+        return _ops.elementwise.relu(self, inplace)
     def clip(self, min=None, max=None):
         return _ops.elementwise.clip(self, min, max)
     def clamp(self, min=None, max=None):
         return _ops.elementwise.clip(self, min, max)
-    def maximum(self, b):
-        return _ops.elementwise.maximum(self, b)
-    def minimum(self, b):
-        return _ops.elementwise.minimum(self, b)
-    def pow(self, b):
-        return _ops.elementwise.pow(self, b)
-    def add(self, b, *, alpha=1):
-        return _ops.elementwise.add(self, b, alpha=alpha)
-    def sub(self, b, *, alpha=1):
-        return _ops.elementwise.sub(self, b, alpha=alpha)
-    def mul(self, b):
-        return _ops.elementwise.mul(self, b)
-    def div(self, b, *, rounding_mode=None):
-        return _ops.elementwise.div(self, b, rounding_mode=rounding_mode)
+    def maximum(self, other):
+        return _ops.elementwise.maximum(self, other)
+    def minimum(self, other):
+        return _ops.elementwise.minimum(self, other)
+    def pow(self, exponent):
+        return _ops.elementwise.pow(self, exponent)
+    def add(self, other, *, alpha=1):
+        return _ops.elementwise.add(self, other, alpha=alpha)
+    def sub(self, other, *, alpha=1):
+        return _ops.elementwise.sub(self, other, alpha=alpha)
+    def mul(self, other):
+        return _ops.elementwise.mul(self, other)
+    def div(self, other, *, rounding_mode=None):
+        return _ops.elementwise.div(self, other, rounding_mode=rounding_mode)
     def neg(self):
         return _ops.elementwise.neg(self)
     def sin(self):
@@ -129,20 +129,20 @@ class TensorMethods:
         return _ops.elementwise.atan2(self, other)
     def arctan2(self, other):
         return _ops.elementwise.atan2(self, other)
-    def logaddexp(self, b):
-        return _ops.elementwise.logaddexp(self, b)
-    def logaddexp2(self, b):
-        return _ops.elementwise.logaddexp2(self, b)
-    def hypot(self, b):
-        return _ops.elementwise.hypot(self, b)
+    def logaddexp(self, other):
+        return _ops.elementwise.logaddexp(self, other)
+    def logaddexp2(self, other):
+        return _ops.elementwise.logaddexp2(self, other)
+    def hypot(self, other):
+        return _ops.elementwise.hypot(self, other)
     def lerp(self, end, weight):
         return _ops.elementwise.lerp(self, end, weight)
-    def remainder(self, b):
-        return _ops.elementwise.remainder(self, b)
-    def fmod(self, b):
-        return _ops.elementwise.fmod(self, b)
-    def floor_divide(self, b):
-        return _ops.elementwise.floor_divide(self, b)
+    def remainder(self, other):
+        return _ops.elementwise.remainder(self, other)
+    def fmod(self, other):
+        return _ops.elementwise.fmod(self, other)
+    def floor_divide(self, other):
+        return _ops.elementwise.floor_divide(self, other)
     def floor(self):
         return _ops.elementwise.floor(self)
     def ceil(self):
@@ -161,10 +161,10 @@ class TensorMethods:
         return _ops.elementwise.frac(self)
     def positive(self):
         return _ops.elementwise.positive(self)
-    def fmax(self, b):
-        return _ops.elementwise.fmax(self, b)
-    def fmin(self, b):
-        return _ops.elementwise.fmin(self, b)
+    def fmax(self, other):
+        return _ops.elementwise.fmax(self, other)
+    def fmin(self, other):
+        return _ops.elementwise.fmin(self, other)
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         return _ops.elementwise.nan_to_num(self, nan, posinf, neginf)
     def isnan(self):
@@ -177,42 +177,42 @@ class TensorMethods:
         return _ops.elementwise.isneginf(self)
     def isfinite(self):
         return _ops.elementwise.isfinite(self)
-    def isclose(self, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return _ops.elementwise.isclose(self, b, rtol, atol, equal_nan)
-    def allclose(self, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return _ops.elementwise.allclose(self, b, rtol, atol, equal_nan)
-    def equal(self, b):
-        return _ops.elementwise.equal(self, b)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.elementwise.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.elementwise.allclose(self, other, rtol, atol, equal_nan)
+    def equal(self, other):
+        return _ops.elementwise.equal(self, other)
     def any(self, dim=None, keepdim=False):
         return _ops.elementwise.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False):
         return _ops.elementwise.all(self, dim, keepdim)
-    def logical_and(self, b):
-        return _ops.elementwise.logical_and(self, b)
-    def logical_or(self, b):
-        return _ops.elementwise.logical_or(self, b)
-    def logical_xor(self, b):
-        return _ops.elementwise.logical_xor(self, b)
+    def logical_and(self, other):
+        return _ops.elementwise.logical_and(self, other)
+    def logical_or(self, other):
+        return _ops.elementwise.logical_or(self, other)
+    def logical_xor(self, other):
+        return _ops.elementwise.logical_xor(self, other)
     def logical_not(self):
         return _ops.elementwise.logical_not(self)
-    def bitwise_and(self, b):
-        return _ops.elementwise.bitwise_and(self, b)
-    def bitwise_or(self, b):
-        return _ops.elementwise.bitwise_or(self, b)
-    def bitwise_xor(self, b):
-        return _ops.elementwise.bitwise_xor(self, b)
+    def bitwise_and(self, other):
+        return _ops.elementwise.bitwise_and(self, other)
+    def bitwise_or(self, other):
+        return _ops.elementwise.bitwise_or(self, other)
+    def bitwise_xor(self, other):
+        return _ops.elementwise.bitwise_xor(self, other)
     def bitwise_not(self):
         return _ops.elementwise.bitwise_not(self)
-    def bitwise_left_shift(self, b):
-        return _ops.elementwise.bitwise_left_shift(self, b)
-    def bitwise_right_shift(self, b):
-        return _ops.elementwise.bitwise_right_shift(self, b)
+    def bitwise_left_shift(self, other):
+        return _ops.elementwise.bitwise_left_shift(self, other)
+    def bitwise_right_shift(self, other):
+        return _ops.elementwise.bitwise_right_shift(self, other)
 
     # ---- reductions and the softmax family (minigrad/ops/reduce.py)
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        return _ops.reduce.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        return _ops.reduce.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        return _ops.reduce.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+        return _ops.reduce.mean(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
     def var(self, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None, keepdims=False):
         return _ops.reduce.var(self, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis,
             keepdims=keepdims)
@@ -233,10 +233,10 @@ class TensorMethods:
         return _ops.reduce.argmin(self, dim, keepdim)
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         return _ops.reduce.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
-    def softmax(self, dim=None, *, axis=None):
-        return _ops.reduce.softmax(self, dim, axis=axis)
-    def log_softmax(self, dim=None, *, axis=None):
-        return _ops.reduce.log_softmax(self, dim, axis=axis)
+    def softmax(self, dim=None, *, dtype=None, axis=None):
+        return _ops.reduce.softmax(self, dim, dtype=dtype, axis=axis)
+    def log_softmax(self, dim=None, *, dtype=None, axis=None):
+        return _ops.reduce.log_softmax(self, dim, dtype=dtype, axis=axis)
 
     # ---- shape ops (minigrad/ops/shape.py)
     def reshape(self, *shape):
@@ -303,24 +303,24 @@ class TensorMethods:
         return _ops.shape.unfold(self, dimension, size, step)
 
     # ---- linear algebra (minigrad/ops/linalg.py)
-    def matmul(self, b):
-        return _ops.linalg.matmul(self, b)
-    def dot(self, b):
-        return _ops.linalg.dot(self, b)
-    def vdot(self, b):
-        return _ops.linalg.dot(self, b)
-    def inner(self, b):
-        return _ops.linalg.inner(self, b)
-    def outer(self, b):
-        return _ops.linalg.outer(self, b)
-    def ger(self, b):
-        return _ops.linalg.outer(self, b)
-    def mv(self, v):
-        return _ops.linalg.mv(self, v)
-    def kron(self, b):
-        return _ops.linalg.kron(self, b)
-    def cross(self, b, dim=None):
-        return _ops.linalg.cross(self, b, dim)
+    def matmul(self, other):
+        return _ops.linalg.matmul(self, other)
+    def dot(self, tensor):
+        return _ops.linalg.dot(self, tensor)
+    def vdot(self, tensor):
+        return _ops.linalg.dot(self, tensor)
+    def inner(self, other):
+        return _ops.linalg.inner(self, other)
+    def outer(self, vec2):
+        return _ops.linalg.outer(self, vec2)
+    def ger(self, vec2):
+        return _ops.linalg.outer(self, vec2)
+    def mv(self, vec):
+        return _ops.linalg.mv(self, vec)
+    def kron(self, other):
+        return _ops.linalg.kron(self, other)
+    def cross(self, other, dim=None):
+        return _ops.linalg.cross(self, other, dim)
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return _ops.linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
     def addmv(self, mat, vec, *, beta=1, alpha=1):
@@ -381,10 +381,10 @@ class TensorMethods:
         return _ops.scan.logcumsumexp(self, dim)
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         return _ops.scan.prod(self, dim, keepdim, dtype=dtype)
-    def nansum(self, dim=None, keepdim=False):
-        return _ops.scan.nansum(self, dim, keepdim)
-    def nanmean(self, dim=None, keepdim=False):
-        return _ops.scan.nanmean(self, dim, keepdim)
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.scan.nansum(self, dim, keepdim, dtype=dtype)
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _ops.scan.nanmean(self, dim, keepdim, dtype=dtype)
 
     # ---- sorting and order statistics (minigrad/ops/sort.py)
     def sort(self, dim=-1, descending=False, *, stable=False):
@@ -461,12 +461,12 @@ class TensorMethods:
         return self._inplace(_ops.elementwise.atan2, other)
     def lerp_(self, end, weight):
         return self._inplace(_ops.elementwise.lerp, end, weight)
-    def remainder_(self, b):
-        return self._inplace(_ops.elementwise.remainder, b)
-    def fmod_(self, b):
-        return self._inplace(_ops.elementwise.fmod, b)
-    def floor_divide_(self, b):
-        return self._inplace(_ops.elementwise.floor_divide, b)
+    def remainder_(self, other):
+        return self._inplace(_ops.elementwise.remainder, other)
+    def fmod_(self, other):
+        return self._inplace(_ops.elementwise.fmod, other)
+    def floor_divide_(self, other):
+        return self._inplace(_ops.elementwise.floor_divide, other)
     def floor_(self):
         return self._inplace(_ops.elementwise.floor)
     def ceil_(self):
@@ -479,20 +479,20 @@ class TensorMethods:
         return self._inplace(_ops.elementwise.sign)
     def frac_(self):
         return self._inplace(_ops.elementwise.frac)
-    def hypot_(self, b):
-        return self._inplace(_ops.elementwise.hypot, b)
+    def hypot_(self, other):
+        return self._inplace(_ops.elementwise.hypot, other)
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
         return self._inplace(_ops.elementwise.nan_to_num, nan, posinf, neginf)
     def logical_not_(self):
         return self._inplace(_ops.elementwise.logical_not)
     def bitwise_not_(self):
         return self._inplace(_ops.elementwise.bitwise_not)
-    def bitwise_and_(self, b):
-        return self._inplace(_ops.elementwise.bitwise_and, b)
-    def bitwise_or_(self, b):
-        return self._inplace(_ops.elementwise.bitwise_or, b)
-    def bitwise_xor_(self, b):
-        return self._inplace(_ops.elementwise.bitwise_xor, b)
+    def bitwise_and_(self, other):
+        return self._inplace(_ops.elementwise.bitwise_and, other)
+    def bitwise_or_(self, other):
+        return self._inplace(_ops.elementwise.bitwise_or, other)
+    def bitwise_xor_(self, other):
+        return self._inplace(_ops.elementwise.bitwise_xor, other)
     def gather_(self, dim, index, *, sparse_grad=False):
         return self._inplace(_ops.index.gather, dim, index, sparse_grad=sparse_grad)
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):

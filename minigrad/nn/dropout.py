@@ -47,7 +47,7 @@ def feature_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Ten
     return input * Tensor._wrap(mask)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     r"""Randomly zeroes out entire channels of a (N, C, L) or unbatched (C, L) input.
 
     $$y_{n,c,:} = \frac{m_{n,c}}{1 - p}\, x_{n,c,:}, \quad m_{n,c} \sim \mathrm{Bernoulli}(1 - p), \qquad
@@ -59,7 +59,10 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         input: (N, C, L) or (C, L).
         p: The probability of a channel being zeroed.
         training: The identity when False.
+        inplace: Write the result into ``input`` and return it.
     """
+    if inplace and training and p != 0:
+        return input._inplace(dropout1d, p, training)
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D "
                            f"input of shape {input.shape}: (N, C, L) or (C, L) expected")
@@ -68,7 +71,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return feature_dropout(input, p, training)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     r"""Randomly zeroes out entire channels (2D feature maps) of a (N, C, H, W) input.
 
     $$y_{n,c,:,:} = \frac{m_{n,c}}{1 - p}\, x_{n,c,:,:}, \quad m_{n,c} \sim \mathrm{Bernoulli}(1 - p),
@@ -81,7 +84,10 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         input: (N, C, H, W).
         p: The probability of a channel being zeroed.
         training: The identity when False.
+        inplace: Write the result into ``input`` and return it.
     """
+    if inplace and training and p != 0:
+        return input._inplace(dropout2d, p, training)
     if input.ndim not in (3, 4):
         warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
                       f"deprecated (in PyTorch too); use dropout for it", stacklevel=2)
@@ -106,19 +112,19 @@ class _ChannelDropout(Module):
 class Dropout1d(_ChannelDropout):
     """Zero whole channels of (N, C, L) or (C, L) inputs with probability p (module docstring).
 
-    ``inplace`` is accepted for PyTorch's signature; the result is always a new tensor.
+    ``inplace=True`` writes the result into the input, as PyTorch.
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout1d(input, self.p, self.training)
+        return dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_ChannelDropout):
     """Zero whole channels of (N, C, H, W) inputs with probability p (module docstring).
 
-    A 3-D input is read as (N, C, L) with a warning, as PyTorch does. ``inplace``
-    is accepted for PyTorch's signature; the result is always a new tensor.
+    A 3-D input is read as (N, C, L) with a warning, as PyTorch does. ``inplace=True``
+    writes the result into the input, as PyTorch.
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return dropout2d(input, self.p, self.training)
+        return dropout2d(input, self.p, self.training, self.inplace)

@@ -80,24 +80,31 @@ class Identity(Module):
 
 
 class ReLU(Module):
-    """y = max(x, 0) (Nair & Hinton, 2010)."""
+    """y = max(x, 0) (Nair & Hinton, 2010); ``inplace=True`` writes it into the input."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """y = x for x > 0, else negative_slope · x (Maas et al., 2013)."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Tanh(Module):
@@ -132,9 +139,9 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """y_i = exp(x_i) / Σ_j exp(x_j) along ``dim``."""
+    """y_i = exp(x_i) / Σ_j exp(x_j) along ``dim`` (the last dim when None)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
@@ -146,9 +153,9 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """y_i = x_i - log Σ_j exp(x_j) along ``dim``."""
+    """y_i = x_i - log Σ_j exp(x_j) along ``dim`` (the last dim when None)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
@@ -163,17 +170,17 @@ class Dropout(Module):
     """Inverted dropout (Srivastava et al., 2014): in training, zero each element with
     probability p and scale the rest by 1 / (1 - p); in eval mode, the identity."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Flatten(Module):

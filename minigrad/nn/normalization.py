@@ -37,13 +37,16 @@ class _BatchNorm(Module):
     expected_dims: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):
+                 affine: bool = True, track_running_stats: bool = True, *, bias: bool = True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, bias
         if affine:
             self.weight = Parameter(_filled(num_features, 1.0))
-            self.bias = Parameter(_filled(num_features, 0.0))
+            if bias:
+                self.bias = Parameter(_filled(num_features, 0.0))
+            else:  # y = γ x̂ (PyTorch's bias=False): β stays 0 and is no parameter
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -67,7 +70,10 @@ class _BatchNorm(Module):
         counting = self.training and self.track_running_stats
         if counting and self.momentum is None:  # cumulative average over the batches seen
             momentum = 1.0 / (int(self.num_batches_tracked._data) + 1)
-        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+        bias = self.bias
+        if self.weight is not None and bias is None:  # bias=False: a constant β = 0
+            bias = Tensor._wrap(self.weight._data * 0)
+        out = batch_norm(x, self.running_mean, self.running_var, self.weight, bias,
                          training=use_batch_stats, momentum=momentum, eps=self.eps)
         if counting:  # only once batch_norm accepted the batch
             self.num_batches_tracked._data += 1
@@ -75,7 +81,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, " + ("" if self.use_bias else "bias=False, ")
+                + f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

@@ -92,22 +92,22 @@ class Fill(Function):
         return get_array_module(g).zeros_like(g)
 
 
-def fill(x: Tensor, value) -> Tensor:
-    r"""Returns a tensor like `x` filled with `value` (`x.fill_(value)` is the in-place form).
+def fill(input: Tensor, value) -> Tensor:
+    r"""Returns a tensor like `input` filled with `value` (`input.fill_(value)` is the in-place form).
 
     $y_i = c$ for every $i$, so $\partial L/\partial x = 0$. A 0-d Tensor `value` is read as a
     number, so it gets no gradient (PyTorch's `fill_` would give it $\sum_i g_i$).
 
     Args:
-        x: the tensor whose shape and dtype to take.
+        input: the tensor whose shape and dtype to take.
         value: the number $c$ (or a 0-d Tensor holding it).
 
     Returns:
-        A new Tensor of the shape and dtype of `x`.
+        A new Tensor of the shape and dtype of `input`.
     """
     if isinstance(value, Tensor):
         value = value.item()
-    return Fill.apply(x, value=value)
+    return Fill.apply(input, value=value)
 
 
 class CopyFrom(Function):
@@ -147,16 +147,16 @@ def copy_from(x: Tensor, src) -> Tensor:
     return CopyFrom.apply(x, src)
 
 
-def masked_fill(x: Tensor, mask, value) -> Tensor:
-    r"""Fills the elements of `x` with `value` where `mask` is True (`torch.masked_fill`).
+def masked_fill(input: Tensor, mask, value) -> Tensor:
+    r"""Fills the elements of `input` with `value` where `mask` is True (`torch.masked_fill`).
 
-    $y_i = v$ where $\text{mask}_i$ is True and $y_i = x_i$ elsewhere (`mask` broadcast with `x`),
+    $y_i = v$ where $\text{mask}_i$ is True and $y_i = x_i$ elsewhere (`mask` broadcast with `input`),
     a `where`. Gradient: $\partial L/\partial x_i = g_i$ where the mask is False, 0 where it is
     True; a 0-d Tensor $v$ gets $\partial L/\partial v = \sum_{\text{mask}_i} g_i$.
 
     Args:
-        x: the input tensor.
-        mask: a bool tensor broadcastable with `x`.
+        input: the input tensor.
+        mask: a bool tensor broadcastable with `input`.
         value: a number or a 0-d Tensor.
 
     Returns:
@@ -170,8 +170,8 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill: value must be a 0-d tensor, got shape {value.shape}")
-        return where(mask, value.to(x.dtype) if value.dtype != x.dtype else value, x)
-    return where(mask, lift(value, x), x)
+        return where(mask, value.to(input.dtype) if value.dtype != input.dtype else value, input)
+    return where(mask, lift(value, input), input)
 
 
 class Clone(Function):
@@ -184,18 +184,18 @@ class Clone(Function):
         return g
 
 
-def clone(x: Tensor) -> Tensor:
-    r"""Returns a copy of `x` (`torch.clone`), in new memory and in the graph.
+def clone(input: Tensor) -> Tensor:
+    r"""Returns a copy of `input` (`torch.clone`), in new memory and in the graph.
 
     $y = x$, so $\partial L/\partial x = g$: the gradient passes through unchanged.
 
     Args:
-        x: the tensor to copy.
+        input: the tensor to copy.
 
     Returns:
-        A new Tensor with the values, shape and dtype of `x`.
+        A new Tensor with the values, shape and dtype of `input`.
     """
-    return Clone.apply(x)
+    return Clone.apply(input)
 
 
 __all__ = ["setitem", "fill", "copy_from", "masked_fill", "clone"]

@@ -138,24 +138,25 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
     return _triangle_indices("triu_indices", row, col, offset, dtype, device)
 
 
-def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:  # noqa: A002
     r"""Class indices of shape (...) as int64 one-hot rows of shape (..., num_classes):
     $y_{\dots c} = [x_{\dots} = c]$ (``torch.nn.functional.one_hot``).
 
     Integer valued, so not differentiable.
 
     Args:
-        tensor: an integer tensor of class indices, any shape.
+        input: an integer tensor of class indices, any shape (PyTorch's docs call it
+            `tensor`; its keyword is `input`).
         num_classes: the number of classes; -1 means one more than the largest index.
 
     Returns:
-        An int64 Tensor of shape `tensor.shape + (num_classes,)`.
+        An int64 Tensor of shape `input.shape + (num_classes,)`.
 
     Raises:
         RuntimeError: for a non-integer tensor or an index outside ``[0, num_classes)``,
             as PyTorch.
     """
-    labels = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    labels = input._data if isinstance(input, Tensor) else np.asarray(input)
     if labels.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: is only applicable to index tensors (integers), "
                            f"got dtype {labels.dtype}")

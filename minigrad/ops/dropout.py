@@ -20,7 +20,7 @@ class Dropout(Function):
         return g * self.scaled_mask
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     r"""During training, randomly zeroes some elements of ``input`` with probability ``p``.
 
     $$y = \frac{m \odot x}{1 - p}, \quad m_i \sim \mathrm{Bernoulli}(1 - p), \qquad
@@ -33,14 +33,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         input: Any shape.
         p: The probability of an element being zeroed, in [0, 1].
         training: The identity when False (or when ``p == 0``).
+        inplace: Write the result into ``input`` and return it.
 
     Returns:
-        A tensor of ``input``'s shape.
+        A tensor of ``input``'s shape (``input`` itself when ``inplace``).
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
+    if inplace:
+        return input._inplace(dropout, p, training)
     xp = get_array_module(input._data)
     if p == 1:
         return Dropout.apply(input, scaled_mask=xp.zeros(input.shape, dtype=input.dtype))

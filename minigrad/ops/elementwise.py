@@ -119,61 +119,61 @@ class Pow(Function):
         return ga, gb
 
 
-def add(a, b, *, alpha=1) -> Tensor:
-    r"""Adds `b`, scaled by `alpha`, to `a` elementwise, with broadcasting (`torch.add`, `a + b`).
+def add(input, other, *, alpha=1) -> Tensor:
+    r"""Adds `other`, scaled by `alpha`, to `input` elementwise, broadcasting (`torch.add`, `input + other`).
 
     $y_i = a_i + \alpha b_i$.
     Gradient: $\partial L/\partial a_i = g_i$, $\partial L/\partial b_i = \alpha g_i$
     (each summed back to its input's shape over the broadcast dims).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number (at least one of `a`, `b` is a tensor).
-        alpha: The multiplier $\alpha$ of `b`.
+        input: A tensor or a number.
+        other: A tensor or a number (at least one of `input`, `other` is a tensor).
+        alpha: The multiplier $\alpha$ of `other`.
 
     Returns:
         The sum, of the broadcast shape and the promoted dtype.
     """
-    return Add.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
+    return Add.apply(*lift_pair(input, other if alpha == 1 else mul(other, alpha)))
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
-    r"""Subtracts `b`, scaled by `alpha`, from `a` elementwise, with broadcasting (`torch.sub`, `a - b`).
+def sub(input, other, *, alpha=1) -> Tensor:
+    r"""Subtracts `other`, scaled by `alpha`, from `input`, broadcasting (`torch.sub`, `input - other`).
 
     $y_i = a_i - \alpha b_i$.
     Gradient: $\partial L/\partial a_i = g_i$, $\partial L/\partial b_i = -\alpha g_i$
     (each summed back to its input's shape over the broadcast dims).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number (at least one of `a`, `b` is a tensor).
-        alpha: The multiplier $\alpha$ of `b`.
+        input: A tensor or a number.
+        other: A tensor or a number (at least one of `input`, `other` is a tensor).
+        alpha: The multiplier $\alpha$ of `other`.
 
     Returns:
         The difference, of the broadcast shape and the promoted dtype.
     """
-    return Sub.apply(*lift_pair(a, b if alpha == 1 else mul(b, alpha)))
+    return Sub.apply(*lift_pair(input, other if alpha == 1 else mul(other, alpha)))
 
 
-def mul(a, b) -> Tensor:
-    r"""Multiplies `a` by `b` elementwise, with broadcasting (`torch.mul`, `a * b`).
+def mul(input, other) -> Tensor:
+    r"""Multiplies `input` by `other` elementwise, with broadcasting (`torch.mul`, `input * other`).
 
     $y_i = a_i b_i$.
     Gradient: $\partial L/\partial a_i = g_i b_i$, $\partial L/\partial b_i = g_i a_i$
     (each summed back to its input's shape over the broadcast dims).
 
     Args:
-        a: A tensor or a Python number.
-        b: A tensor or a Python number (at least one of `a`, `b` is a tensor).
+        input: A tensor or a Python number.
+        other: A tensor or a Python number (at least one of `input`, `other` is a tensor).
 
     Returns:
         The product, of the broadcast shape and the promoted dtype.
     """
-    return Mul.apply(*lift_pair(a, b))
+    return Mul.apply(*lift_pair(input, other))
 
 
-def div(a, b, *, rounding_mode=None) -> Tensor:
-    r"""Divides `a` by `b` elementwise, with broadcasting (`torch.div`, `a / b`).
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    r"""Divides `input` by `other` elementwise, with broadcasting (`torch.div`, `input / other`).
 
     `rounding_mode=None`: $y_i = a_i / b_i$, always floating point (int / int gives a float).
     Gradient: $\partial L/\partial a_i = g_i / b_i$, $\partial L/\partial b_i = -g_i a_i / b_i^2$.
@@ -181,52 +181,52 @@ def div(a, b, *, rounding_mode=None) -> Tensor:
     These step functions keep integer dtypes; their result is detached (no gradient; PyTorch's is 0).
 
     Args:
-        a: The dividend, a tensor or a number.
-        b: The divisor, a tensor or a number.
+        input: The dividend, a tensor or a number.
+        other: The divisor, a tensor or a number.
         rounding_mode: `None`, `"trunc"` (toward zero) or `"floor"` (down); else a `ValueError`.
 
     Returns:
         The quotient, of the broadcast shape.
     """
-    a, b = lift_pair(a, b)
+    input, other = lift_pair(input, other)
     if rounding_mode is None:
-        return Div.apply(as_float(a), as_float(b))  # int / int is a float, as in PyTorch
+        return Div.apply(as_float(input), as_float(other))  # int / int is a float, as in PyTorch
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
-    xp = backend.get_array_module(a._data)
-    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-        q = xp.floor_divide(a._data, b._data)
+    xp = backend.get_array_module(input._data)
+    if input.dtype.kind in "biu" and other.dtype.kind in "biu":
+        q = xp.floor_divide(input._data, other._data)
         if rounding_mode == "trunc":  # floor and trunc differ where the signs differ
-            q = q + ((q < 0) & (q * b._data != a._data))
+            q = q + ((q < 0) & (q * other._data != input._data))
         return Tensor._wrap(q)
-    q = a._data / b._data
+    q = input._data / other._data
     return Tensor._wrap(xp.trunc(q) if rounding_mode == "trunc" else xp.floor(q))
 
 
-def neg(x: Tensor) -> Tensor:
-    r"""Returns the negative of the elements of `x` (`torch.neg`, `-x`).
+def neg(input: Tensor) -> Tensor:
+    r"""Returns the negative of the elements of `input` (`torch.neg`, `-input`).
 
     $y_i = -x_i$.
     Gradient: $\partial L/\partial x_i = -g_i$.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return Neg.apply(x)
+    return Neg.apply(input)
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - the PyTorch name
-    r"""Takes the power of each element of `a` with exponent `b`, with broadcasting (`torch.pow`).
+def pow(input, exponent) -> Tensor:  # noqa: A001 - the PyTorch name
+    r"""Takes the power of each element of `input` with exponent `exponent`, with broadcasting (`torch.pow`).
 
     $y_i = a_i^{\,b_i}$. Gradient: $\partial L/\partial a_i = g_i\, b_i a_i^{\,b_i - 1}$, taken as 0 where
     $b_i = 0$ (even at $a_i = 0$); $\partial L/\partial b_i = g_i\, y_i \ln a_i$ where $a_i > 0$, else 0.
 
     Args:
-        a: The base, a tensor or a number.
-        b: The exponent, a tensor or a number (an int keeps an integer `a` integer).
+        input: The base, a tensor or a number.
+        exponent: The exponent, a tensor or a number (an int keeps an integer `input` integer).
 
     Returns:
         The power, of the broadcast shape.
@@ -234,17 +234,20 @@ def pow(a, b) -> Tensor:  # noqa: A001 - the PyTorch name
     Raises:
         RuntimeError: An integer tensor raised to a negative integer power.
     """
-    if isinstance(a, Tensor) and not isinstance(b, Tensor) and np.ndim(b) == 0:
-        p = b.item() if isinstance(b, np.generic) else b  # a NumPy scalar must not widen a
-        if a.dtype.kind in "iu" and isinstance(p, int) and p < 0:
+    if isinstance(input, Tensor) and not isinstance(exponent, Tensor) and np.ndim(exponent) == 0:
+        # a NumPy scalar must not widen input
+        p = exponent.item() if isinstance(exponent, np.generic) else exponent
+        if input.dtype.kind in "iu" and isinstance(p, int) and p < 0:
             raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
-                               f"(tensor of dtype {a.dtype}, exponent {p})")
-        return PowScalar.apply(as_float(a) if isinstance(p, float) else a, p=p)
-    a, b = lift_pair(a, b)
-    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and b._data.size and bool((b._data < 0).any()):
+                               f"(tensor of dtype {input.dtype}, exponent {p})")
+        return PowScalar.apply(as_float(input) if isinstance(p, float) else input, p=p)
+    input, exponent = lift_pair(input, exponent)
+    if (input.dtype.kind in "iu" and exponent.dtype.kind in "iu" and exponent._data.size
+            and bool((exponent._data < 0).any())):
         raise RuntimeError(f"pow: integers to negative integer powers are not allowed "
-                           f"(shapes {a.shape} ** {b.shape}, dtype {a.dtype} ** {b.dtype})")
-    return Pow.apply(a, b)
+                           f"(shapes {input.shape} ** {exponent.shape}, "
+                           f"dtype {input.dtype} ** {exponent.dtype})")
+    return Pow.apply(input, exponent)
 
 
 # ============================================================================ math functions
@@ -310,69 +313,69 @@ class Clip(Function):
         return g * self.inside
 
 
-def exp(x: Tensor) -> Tensor:
-    r"""Returns the exponential of the elements of `x` (`torch.exp`).
+def exp(input: Tensor) -> Tensor:
+    r"""Returns the exponential of the elements of `input` (`torch.exp`).
 
     $y_i = e^{x_i}$.
     Gradient: $\partial L/\partial x_i = g_i e^{x_i} = g_i y_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return Exp.apply(as_float(x))
+    return Exp.apply(as_float(input))
 
 
-def log(x: Tensor) -> Tensor:
-    r"""Returns the natural logarithm of the elements of `x` (`torch.log`).
+def log(input: Tensor) -> Tensor:
+    r"""Returns the natural logarithm of the elements of `input` (`torch.log`).
 
     $y_i = \ln x_i$ ($-\infty$ at 0, NaN for $x_i < 0$).
     Gradient: $\partial L/\partial x_i = g_i / x_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return Log.apply(as_float(x))
+    return Log.apply(as_float(input))
 
 
-def sqrt(x: Tensor) -> Tensor:
-    r"""Returns the square root of the elements of `x` (`torch.sqrt`).
+def sqrt(input: Tensor) -> Tensor:
+    r"""Returns the square root of the elements of `input` (`torch.sqrt`).
 
     $y_i = \sqrt{x_i}$ (NaN for $x_i < 0$).
     Gradient: $\partial L/\partial x_i = g_i / (2\sqrt{x_i}) = g_i / (2 y_i)$ (infinite slope at $x_i = 0$).
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return Sqrt.apply(as_float(x))
+    return Sqrt.apply(as_float(input))
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
-    r"""Computes the absolute value of each element of `x` (`torch.abs`).
+def abs(input: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    r"""Computes the absolute value of each element of `input` (`torch.abs`).
 
     $y_i = |x_i|$.
     Gradient: $\partial L/\partial x_i = g_i \operatorname{sign}(x_i)$, which is 0 at $x_i = 0$
     (the subgradient PyTorch picks).
 
     Args:
-        x: The input tensor (integers stay integers).
+        input: The input tensor (integers stay integers).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return Abs.apply(x)
+    return Abs.apply(input)
 
 
-def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
-    r"""Clamps all elements of `x` into the range [`min`, `max`] (`torch.clamp`; `clip` is the same function).
+def clip(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+    r"""Clamps all elements of `input` into the range [`min`, `max`] (`torch.clamp`; `clip` is the same).
 
     $y_i = \min(\max(x_i, \text{min}), \text{max})$; a bound that is `None` is not applied. Gradient:
     $\partial L/\partial x_i = g_i$ where $\text{min} \le x_i \le \text{max}$ (both ends included), else 0.
@@ -380,18 +383,18 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's arg
     $x_i > \text{max}_i$). Where $\text{min} > \text{max}$, $y_i = \text{max}$, as in PyTorch.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         min: The lower bound (a number or a tensor), or `None`.
         max: The upper bound (a number or a tensor), or `None` (both `None` is a `ValueError`).
 
     Returns:
-        The clamped tensor, of the broadcast shape of `x` and the bounds.
+        The clamped tensor, of the broadcast shape of `input` and the bounds.
     """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return _clamp_tensor(x, min, max)
-    return Clip.apply(x, lo=min, hi=max)
+        return _clamp_tensor(input, min, max)
+    return Clip.apply(input, lo=min, hi=max)
 
 
 clamp = clip
@@ -593,52 +596,55 @@ def _gelu_exact_backward(x, cdf, g, dx):
     dx *= g
 
 
-def tanh(x: Tensor) -> Tensor:
-    r"""Returns the hyperbolic tangent of the elements of `x` (`torch.tanh`).
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    r"""Returns the hyperbolic tangent of the elements of `input` (`torch.tanh`).
 
     $y_i = \tanh x_i = (e^{x_i} - e^{-x_i}) / (e^{x_i} + e^{-x_i})$.
     Gradient: $\partial L/\partial x_i = g_i (1 - \tanh^2 x_i) = g_i (1 - y_i^2)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`, with values in $[-1, 1]$.
+        A float tensor of the shape of `input`, with values in $[-1, 1]$.
     """
-    return Tanh.apply(as_float(x))
+    return Tanh.apply(as_float(input))
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    r"""Computes the logistic sigmoid of the elements of `x` (`torch.sigmoid`).
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    r"""Computes the logistic sigmoid of the elements of `input` (`torch.sigmoid`).
 
     $y_i = \sigma(x_i) = 1 / (1 + e^{-x_i})$, computed from $e^{-|x_i|}$ so that nothing overflows.
     Gradient: $\partial L/\partial x_i = g_i\, \sigma(x_i)(1 - \sigma(x_i)) = g_i y_i (1 - y_i)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`, with values in $[0, 1]$.
+        A float tensor of the shape of `input`, with values in $[0, 1]$.
     """
-    return Sigmoid.apply(as_float(x))
+    return Sigmoid.apply(as_float(input))
 
 
-def relu(x: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     r"""Applies the rectified linear unit elementwise (Nair & Hinton, 2010; `torch.relu`).
 
     $y_i = \max(x_i, 0)$.
     Gradient: $\partial L/\partial x_i = g_i$ where $x_i > 0$, else 0 (0 at the kink $x_i = 0$, as PyTorch).
 
     Args:
-        x: The input tensor (integers stay integers).
+        input: The input tensor (integers stay integers).
+        inplace: Write the result into `input` and return it (`F.relu(h, inplace=True)`, `x.relu_()`).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input` (`input` itself when `inplace`).
     """
-    return ReLU.apply(x)
+    if inplace:
+        return input._inplace(relu)
+    return ReLU.apply(input)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
     r"""Applies the leaky ReLU elementwise (Maas et al., 2013; `torch.nn.functional.leaky_relu`).
 
     $y_i = x_i$ for $x_i > 0$, else $\alpha x_i$, with $\alpha$ = `negative_slope`
@@ -646,16 +652,19 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     Gradient: $\partial L/\partial x_i = g_i$ for $x_i > 0$, else $\alpha g_i$ (slope $\alpha$ at $x_i = 0$).
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         negative_slope: The slope $\alpha$ for negative inputs.
+        inplace: Write the result into `input` and return it.
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input` (`input` itself when `inplace`).
     """
-    return LeakyReLU.apply(x, slope=negative_slope)
+    if inplace:
+        return input._inplace(leaky_relu, negative_slope)
+    return LeakyReLU.apply(input, slope=negative_slope)
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     r"""Applies the Gaussian Error Linear Unit elementwise (`torch.nn.functional.gelu`).
 
     `approximate="none"`: $y_i = x_i \Phi(x_i)$, with $\Phi(x) = \tfrac12(1 + \operatorname{erf}(x/\sqrt2))$
@@ -665,12 +674,13 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     gradient $g_i (\tfrac12(1 + t_i) + \tfrac12 x_i (1 - t_i^2) \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715\,x_i^2))$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
         approximate: `"none"` (exact, with erf) or `"tanh"`; anything else is a `ValueError`.
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
+    x = input
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     if x.ndim == 0:  # the in-place tanh chain needs an array, not a NumPy scalar
@@ -724,38 +734,38 @@ class Where(Function):
         return xp.where(self.cond, g, zero), xp.where(self.cond, zero, g)
 
 
-def maximum(a, b) -> Tensor:
-    r"""Computes the elementwise maximum of `a` and `b`, with broadcasting (`torch.maximum`).
+def maximum(input, other) -> Tensor:
+    r"""Computes the elementwise maximum of `input` and `other`, with broadcasting (`torch.maximum`).
 
     $y_i = \max(a_i, b_i)$ (NaN if either is NaN).
     Gradient: $g_i$ goes to the larger input; on a tie $a_i = b_i$ each gets $g_i / 2$ (as PyTorch).
     Each gradient is summed back to its input's shape.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
     """
-    return Maximum.apply(*lift_pair(a, b))
+    return Maximum.apply(*lift_pair(input, other))
 
 
-def minimum(a, b) -> Tensor:
-    r"""Computes the elementwise minimum of `a` and `b`, with broadcasting (`torch.minimum`).
+def minimum(input, other) -> Tensor:
+    r"""Computes the elementwise minimum of `input` and `other`, with broadcasting (`torch.minimum`).
 
     $y_i = \min(a_i, b_i)$ (NaN if either is NaN).
     Gradient: $g_i$ goes to the smaller input; on a tie $a_i = b_i$ each gets $g_i / 2$ (as PyTorch).
     Each gradient is summed back to its input's shape.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
     """
-    return Minimum.apply(*lift_pair(a, b))
+    return Minimum.apply(*lift_pair(input, other))
 
 
 def _scalar_tensor(value, like) -> Tensor:
@@ -770,8 +780,8 @@ def _scalar_tensor(value, like) -> Tensor:
     return Tensor._wrap(xp.asarray(value, dtype=get_default_dtype()))
 
 
-def where(condition, a=None, b=None):
-    r"""Selects elements from `a` where `condition` is true, else from `b` (`torch.where`).
+def where(condition, input=None, other=None):
+    r"""Selects elements from `input` where `condition` is true, else from `other` (`torch.where`).
 
     $y_i = a_i$ if $c_i$ else $b_i$ ($c$ = `condition`; all three broadcast together).
     Gradient: $\partial L/\partial a_i = g_i$ where $c_i$, else 0;
@@ -780,29 +790,29 @@ def where(condition, a=None, b=None):
 
     Args:
         condition: A bool tensor or array (non-zero counts as true).
-        a: The values where `condition` is true (a tensor or a number).
-        b: The values where it is false; give both `a` and `b` or neither (else a `TypeError`).
+        input: The values where `condition` is true (a tensor or a number).
+        other: The values where it is false; give both `input` and `other` or neither (else a `TypeError`).
 
     Returns:
         A tensor of the broadcast shape, or for `where(condition)` a tuple of index tensors.
     """
-    if a is None and b is None:
+    if input is None and other is None:
         from minigrad.ops.index import nonzero
 
         return nonzero(condition, as_tuple=True)
-    if a is None or b is None:
+    if input is None or other is None:
         raise TypeError("where: pass both a and b, or neither (where(condition) gives indices)")
     cond = condition._data if isinstance(condition, Tensor) else condition
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # where(cond, 4, 2)
-        a = _scalar_tensor(a, cond)
-    a, b = lift_pair(a, b)
-    xp = backend.get_array_module(a._data)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(cond, 4, 2)
+        input = _scalar_tensor(input, cond)
+    input, other = lift_pair(input, other)
+    xp = backend.get_array_module(input._data)
     cond = xp.asarray(cond, dtype=bool)
     # the gradient of each input must have the full broadcast shape before unbroadcast
-    shape = np.broadcast_shapes(cond.shape, a.shape, b.shape)
+    shape = np.broadcast_shapes(cond.shape, input.shape, other.shape)
     if cond.shape != shape:
         cond = xp.broadcast_to(cond, shape)
-    return Where.apply(a, b, cond=cond)
+    return Where.apply(input, other, cond=cond)
 
 
 # ============================================================================ dtype and device
@@ -1235,341 +1245,341 @@ def _unary(fn, x):
     return fn.apply(as_float(x))
 
 
-def sin(x: Tensor) -> Tensor:
-    r"""Returns the sine of the elements of `x` (`torch.sin`).
+def sin(input: Tensor) -> Tensor:
+    r"""Returns the sine of the elements of `input` (`torch.sin`).
 
     $y_i = \sin x_i$ ($x_i$ in radians).
     Gradient: $\partial L/\partial x_i = g_i \cos x_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Sin, x)
+    return _unary(Sin, input)
 
 
-def cos(x: Tensor) -> Tensor:
-    r"""Returns the cosine of the elements of `x` (`torch.cos`).
+def cos(input: Tensor) -> Tensor:
+    r"""Returns the cosine of the elements of `input` (`torch.cos`).
 
     $y_i = \cos x_i$ ($x_i$ in radians).
     Gradient: $\partial L/\partial x_i = -g_i \sin x_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Cos, x)
+    return _unary(Cos, input)
 
 
-def tan(x: Tensor) -> Tensor:
-    r"""Returns the tangent of the elements of `x` (`torch.tan`).
+def tan(input: Tensor) -> Tensor:
+    r"""Returns the tangent of the elements of `input` (`torch.tan`).
 
     $y_i = \tan x_i$ ($x_i$ in radians).
     Gradient: $\partial L/\partial x_i = g_i (1 + \tan^2 x_i) = g_i (1 + y_i^2)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Tan, x)
+    return _unary(Tan, input)
 
 
-def asin(x: Tensor) -> Tensor:
-    r"""Returns the arcsine of the elements of `x` (`torch.asin`; alias `arcsin`).
+def asin(input: Tensor) -> Tensor:
+    r"""Returns the arcsine of the elements of `input` (`torch.asin`; alias `arcsin`).
 
     $y_i = \arcsin x_i \in [-\pi/2, \pi/2]$ (NaN outside $[-1, 1]$).
     Gradient: $\partial L/\partial x_i = g_i / \sqrt{1 - x_i^2}$ (infinite slope at $x_i = \pm 1$).
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Asin, x)
+    return _unary(Asin, input)
 
 
-def acos(x: Tensor) -> Tensor:
-    r"""Returns the arccosine of the elements of `x` (`torch.acos`; alias `arccos`).
+def acos(input: Tensor) -> Tensor:
+    r"""Returns the arccosine of the elements of `input` (`torch.acos`; alias `arccos`).
 
     $y_i = \arccos x_i \in [0, \pi]$ (NaN outside $[-1, 1]$).
     Gradient: $\partial L/\partial x_i = -g_i / \sqrt{1 - x_i^2}$ (infinite slope at $x_i = \pm 1$).
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Acos, x)
+    return _unary(Acos, input)
 
 
-def atan(x: Tensor) -> Tensor:
-    r"""Returns the arctangent of the elements of `x` (`torch.atan`; alias `arctan`).
+def atan(input: Tensor) -> Tensor:
+    r"""Returns the arctangent of the elements of `input` (`torch.atan`; alias `arctan`).
 
     $y_i = \arctan x_i \in (-\pi/2, \pi/2)$.
     Gradient: $\partial L/\partial x_i = g_i / (1 + x_i^2)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Atan, x)
+    return _unary(Atan, input)
 
 
-def sinh(x: Tensor) -> Tensor:
-    r"""Returns the hyperbolic sine of the elements of `x` (`torch.sinh`).
+def sinh(input: Tensor) -> Tensor:
+    r"""Returns the hyperbolic sine of the elements of `input` (`torch.sinh`).
 
     $y_i = \sinh x_i = (e^{x_i} - e^{-x_i}) / 2$.
     Gradient: $\partial L/\partial x_i = g_i \cosh x_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Sinh, x)
+    return _unary(Sinh, input)
 
 
-def cosh(x: Tensor) -> Tensor:
-    r"""Returns the hyperbolic cosine of the elements of `x` (`torch.cosh`).
+def cosh(input: Tensor) -> Tensor:
+    r"""Returns the hyperbolic cosine of the elements of `input` (`torch.cosh`).
 
     $y_i = \cosh x_i = (e^{x_i} + e^{-x_i}) / 2$.
     Gradient: $\partial L/\partial x_i = g_i \sinh x_i$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Cosh, x)
+    return _unary(Cosh, input)
 
 
-def asinh(x: Tensor) -> Tensor:
-    r"""Returns the inverse hyperbolic sine of the elements of `x` (`torch.asinh`; alias `arcsinh`).
+def asinh(input: Tensor) -> Tensor:
+    r"""Returns the inverse hyperbolic sine of the elements of `input` (`torch.asinh`; alias `arcsinh`).
 
     $y_i = \operatorname{arsinh} x_i = \ln\big(x_i + \sqrt{x_i^2 + 1}\big)$.
     Gradient: $\partial L/\partial x_i = g_i / \sqrt{x_i^2 + 1}$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Asinh, x)
+    return _unary(Asinh, input)
 
 
-def acosh(x: Tensor) -> Tensor:
-    r"""Returns the inverse hyperbolic cosine of the elements of `x` (`torch.acosh`; alias `arccosh`).
+def acosh(input: Tensor) -> Tensor:
+    r"""Returns the inverse hyperbolic cosine of the elements of `input` (`torch.acosh`; alias `arccosh`).
 
     $y_i = \operatorname{arcosh} x_i = \ln\big(x_i + \sqrt{x_i^2 - 1}\big) \ge 0$ (NaN for $x_i < 1$).
     Gradient: $\partial L/\partial x_i = g_i / \sqrt{x_i^2 - 1}$ (infinite slope at $x_i = 1$).
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Acosh, x)
+    return _unary(Acosh, input)
 
 
-def atanh(x: Tensor) -> Tensor:
-    r"""Returns the inverse hyperbolic tangent of the elements of `x` (`torch.atanh`; alias `arctanh`).
+def atanh(input: Tensor) -> Tensor:
+    r"""Returns the inverse hyperbolic tangent of the elements of `input` (`torch.atanh`; alias `arctanh`).
 
     $y_i = \operatorname{artanh} x_i = \tfrac12 \ln\frac{1 + x_i}{1 - x_i}$
     ($\pm\infty$ at $\pm 1$, NaN for $|x_i| > 1$).
     Gradient: $\partial L/\partial x_i = g_i / (1 - x_i^2)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Atanh, x)
+    return _unary(Atanh, input)
 
 
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
-def log2(x: Tensor) -> Tensor:
-    r"""Returns the base-2 logarithm of the elements of `x` (`torch.log2`).
+def log2(input: Tensor) -> Tensor:
+    r"""Returns the base-2 logarithm of the elements of `input` (`torch.log2`).
 
     $y_i = \log_2 x_i = \ln x_i / \ln 2$ ($-\infty$ at 0, NaN for $x_i < 0$).
     Gradient: $\partial L/\partial x_i = g_i / (x_i \ln 2)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return LogBase.apply(as_float(x), base=2)
+    return LogBase.apply(as_float(input), base=2)
 
 
-def log10(x: Tensor) -> Tensor:
-    r"""Returns the base-10 logarithm of the elements of `x` (`torch.log10`).
+def log10(input: Tensor) -> Tensor:
+    r"""Returns the base-10 logarithm of the elements of `input` (`torch.log10`).
 
     $y_i = \log_{10} x_i = \ln x_i / \ln 10$ ($-\infty$ at 0, NaN for $x_i < 0$).
     Gradient: $\partial L/\partial x_i = g_i / (x_i \ln 10)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return LogBase.apply(as_float(x), base=10)
+    return LogBase.apply(as_float(input), base=10)
 
 
-def log1p(x: Tensor) -> Tensor:
-    r"""Returns the natural logarithm of 1 + `x`, accurate for tiny $|x|$ (`torch.log1p`).
+def log1p(input: Tensor) -> Tensor:
+    r"""Returns the natural logarithm of 1 + `input`, accurate for tiny $|x|$ (`torch.log1p`).
 
     $y_i = \ln(1 + x_i)$ (NaN for $x_i < -1$).
     Gradient: $\partial L/\partial x_i = g_i / (1 + x_i)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Log1p, x)
+    return _unary(Log1p, input)
 
 
-def exp2(x: Tensor) -> Tensor:
-    r"""Returns 2 to the power of the elements of `x` (`torch.exp2`).
+def exp2(input: Tensor) -> Tensor:
+    r"""Returns 2 to the power of the elements of `input` (`torch.exp2`).
 
     $y_i = 2^{x_i}$.
     Gradient: $\partial L/\partial x_i = g_i\, 2^{x_i} \ln 2 = g_i y_i \ln 2$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Exp2, x)
+    return _unary(Exp2, input)
 
 
-def expm1(x: Tensor) -> Tensor:
-    r"""Returns $e^x - 1$ for the elements of `x`, accurate for tiny $|x|$ (`torch.expm1`).
+def expm1(input: Tensor) -> Tensor:
+    r"""Returns $e^x - 1$ for the elements of `input`, accurate for tiny $|x|$ (`torch.expm1`).
 
     $y_i = e^{x_i} - 1$.
     Gradient: $\partial L/\partial x_i = g_i e^{x_i} = g_i (y_i + 1)$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Expm1, x)
+    return _unary(Expm1, input)
 
 
-def rsqrt(x: Tensor) -> Tensor:
-    r"""Returns the reciprocal of the square root of the elements of `x` (`torch.rsqrt`).
+def rsqrt(input: Tensor) -> Tensor:
+    r"""Returns the reciprocal of the square root of the elements of `input` (`torch.rsqrt`).
 
     $y_i = 1/\sqrt{x_i}$ ($+\infty$ at 0, NaN for $x_i < 0$).
     Gradient: $\partial L/\partial x_i = -\tfrac12 g_i x_i^{-3/2} = -\tfrac12 g_i y_i^3$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Rsqrt, x)
+    return _unary(Rsqrt, input)
 
 
-def reciprocal(x: Tensor) -> Tensor:
-    r"""Returns the reciprocal of the elements of `x` (`torch.reciprocal`).
+def reciprocal(input: Tensor) -> Tensor:
+    r"""Returns the reciprocal of the elements of `input` (`torch.reciprocal`).
 
     $y_i = 1/x_i$ ($\pm\infty$ at $\pm 0$).
     Gradient: $\partial L/\partial x_i = -g_i / x_i^2 = -g_i y_i^2$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Reciprocal, x)
+    return _unary(Reciprocal, input)
 
 
-def square(x: Tensor) -> Tensor:
-    r"""Returns the square of the elements of `x` (`torch.square`).
+def square(input: Tensor) -> Tensor:
+    r"""Returns the square of the elements of `input` (`torch.square`).
 
     $y_i = x_i^2$.
     Gradient: $\partial L/\partial x_i = 2 g_i x_i$.
 
     Args:
-        x: The input tensor (integers stay integers, as PyTorch).
+        input: The input tensor (integers stay integers, as PyTorch).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return PowScalar.apply(x, p=2)
+    return PowScalar.apply(input, p=2)
 
 
-def erf(x: Tensor) -> Tensor:
-    r"""Computes the error function of the elements of `x` (`torch.erf`; `torch.special.erf`).
+def erf(input: Tensor) -> Tensor:
+    r"""Computes the error function of the elements of `input` (`torch.erf`; `torch.special.erf`).
 
     $y_i = \operatorname{erf} x_i = \frac{2}{\sqrt\pi}\int_0^{x_i} e^{-t^2}\,dt$.
     Gradient: $\partial L/\partial x_i = g_i \frac{2}{\sqrt\pi} e^{-x_i^2}$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`, with values in $[-1, 1]$.
+        A float tensor of the shape of `input`, with values in $[-1, 1]$.
     """
-    return _unary(Erf, x)
+    return _unary(Erf, input)
 
 
-def erfc(x: Tensor) -> Tensor:
-    r"""Computes the complementary error function of the elements of `x` (`torch.erfc`).
+def erfc(input: Tensor) -> Tensor:
+    r"""Computes the complementary error function of the elements of `input` (`torch.erfc`).
 
     $y_i = 1 - \operatorname{erf} x_i = \frac{2}{\sqrt\pi}\int_{x_i}^\infty e^{-t^2}\,dt$,
     accurate also where $\operatorname{erf} x_i$ is close to 1.
     Gradient: $\partial L/\partial x_i = -g_i \frac{2}{\sqrt\pi} e^{-x_i^2}$.
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Erfc, x)
+    return _unary(Erfc, input)
 
 
-def erfinv(x: Tensor) -> Tensor:
-    r"""Computes the inverse error function of the elements of `x` (`torch.erfinv`).
+def erfinv(input: Tensor) -> Tensor:
+    r"""Computes the inverse error function of the elements of `input` (`torch.erfinv`).
 
     $y_i = \operatorname{erf}^{-1} x_i$, the $y_i$ with $\operatorname{erf} y_i = x_i$
     ($\pm\infty$ at $x_i = \pm 1$, NaN for $|x_i| > 1$).
     Gradient: $\partial L/\partial x_i = g_i \frac{\sqrt\pi}{2} e^{y_i^2}$ (the inverse-function rule).
 
     Args:
-        x: The input tensor (integers become the default float dtype).
+        input: The input tensor (integers become the default float dtype).
 
     Returns:
-        A float tensor of the shape of `x`.
+        A float tensor of the shape of `input`.
     """
-    return _unary(Erfinv, x)
+    return _unary(Erfinv, input)
 
 
 def _binary_float(a, b):
@@ -1598,84 +1608,84 @@ def atan2(input, other) -> Tensor:
 arctan2 = atan2
 
 
-def logaddexp(a, b) -> Tensor:
-    r"""Logarithm of the sum of exponentials of `a` and `b`, elementwise (`torch.logaddexp`).
+def logaddexp(input, other) -> Tensor:
+    r"""Logarithm of the sum of exponentials of `input` and `other`, elementwise (`torch.logaddexp`).
 
     $y_i = \ln(e^{a_i} + e^{b_i})$, computed without overflow.
     Gradient: $\partial L/\partial a_i = g_i e^{a_i - y_i}$, $\partial L/\partial b_i = g_i e^{b_i - y_i}$
     (a two-way softmax: the two weights sum to 1).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A float tensor of the broadcast shape.
     """
-    return LogAddExp.apply(*_binary_float(a, b), base="e")
+    return LogAddExp.apply(*_binary_float(input, other), base="e")
 
 
-def logaddexp2(a, b) -> Tensor:
-    r"""Logarithm of the sum of exponentials of `a` and `b` in base 2, elementwise (`torch.logaddexp2`).
+def logaddexp2(input, other) -> Tensor:
+    r"""Base-2 logarithm of the sum of powers of 2 of `input` and `other`, elementwise (`torch.logaddexp2`).
 
     $y_i = \log_2(2^{a_i} + 2^{b_i})$, computed without overflow.
     Gradient: $\partial L/\partial a_i = g_i\, 2^{a_i - y_i}$, $\partial L/\partial b_i = g_i\, 2^{b_i - y_i}$
     (the two weights sum to 1).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A float tensor of the broadcast shape.
     """
-    return LogAddExp.apply(*_binary_float(a, b), base="2")
+    return LogAddExp.apply(*_binary_float(input, other), base="2")
 
 
-def hypot(a, b) -> Tensor:
-    r"""Returns the hypotenuse of a right triangle with legs `a` and `b`, elementwise (`torch.hypot`).
+def hypot(input, other) -> Tensor:
+    r"""Returns the hypotenuse of a right triangle with legs `input` and `other`, elementwise (`torch.hypot`).
 
     $y_i = \sqrt{a_i^2 + b_i^2}$, computed without overflow.
     Gradient: $\partial L/\partial a_i = g_i a_i / y_i$, $\partial L/\partial b_i = g_i b_i / y_i$,
     taken as 0 where $y_i = 0$ (PyTorch gives NaN there).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A float tensor of the broadcast shape.
     """
-    return Hypot.apply(*_binary_float(a, b))
+    return Hypot.apply(*_binary_float(input, other))
 
 
-def lerp(start, end, weight) -> Tensor:
-    r"""Linearly interpolates from `start` to `end` by `weight`, elementwise (`torch.lerp`).
+def lerp(input, end, weight) -> Tensor:
+    r"""Linearly interpolates from `input` to `end` by `weight`, elementwise (`torch.lerp`).
 
-    $y_i = s_i + w_i (e_i - s_i)$, with $s$ = `start`, $e$ = `end`, $w$ = `weight`, broadcast together.
+    $y_i = s_i + w_i (e_i - s_i)$, with $s$ = `input`, $e$ = `end`, $w$ = `weight`, broadcast together.
     Gradient (through `add`, `mul` and `sub`): $\partial L/\partial s_i = g_i (1 - w_i)$,
     $\partial L/\partial e_i = g_i w_i$, $\partial L/\partial w_i = g_i (e_i - s_i)$.
 
     Args:
-        start: The start points, a tensor or a number.
+        input: The start points, a tensor or a number.
         end: The end points, a tensor or a number.
-        weight: The weights $w$, a tensor or a number (0 gives `start`, 1 gives `end`).
+        weight: The weights $w$, a tensor or a number (0 gives `input`, 1 gives `end`).
 
     Returns:
         A tensor of the broadcast shape.
     """
-    return add(start, mul(weight, sub(end, start)))
+    return add(input, mul(weight, sub(end, input)))
 
 
-def remainder(a, b) -> Tensor:
-    r"""Computes Python's modulus `a % b` elementwise, with the sign of `b` (`torch.remainder`).
+def remainder(input, other) -> Tensor:
+    r"""Computes Python's modulus `input % other` elementwise, with the sign of `other` (`torch.remainder`).
 
     $y_i = a_i - b_i \lfloor a_i / b_i \rfloor$. Gradient: $\partial L/\partial a_i = g_i$,
     $\partial L/\partial b_i = -g_i \lfloor a_i / b_i \rfloor$. Integers give integers (no gradient).
 
     Args:
-        a: The dividend, a tensor or a number.
-        b: The divisor, a tensor or a number.
+        input: The dividend, a tensor or a number.
+        other: The divisor, a tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -1683,20 +1693,20 @@ def remainder(a, b) -> Tensor:
     Raises:
         RuntimeError: Integer division by zero.
     """
-    a, b = lift_pair(a, b)
-    _check_int_division(a, b, "remainder")
-    return Remainder.apply(a, b, truncate=False)
+    input, other = lift_pair(input, other)
+    _check_int_division(input, other, "remainder")
+    return Remainder.apply(input, other, truncate=False)
 
 
-def fmod(a, b) -> Tensor:
-    r"""Computes C's `fmod`: the remainder of truncated division, with the sign of `a` (`torch.fmod`).
+def fmod(input, other) -> Tensor:
+    r"""Computes C's `fmod`: the remainder of truncated division, with the sign of `input` (`torch.fmod`).
 
     $y_i = a_i - b_i \operatorname{trunc}(a_i / b_i)$. Gradient: $\partial L/\partial a_i = g_i$,
     $\partial L/\partial b_i = -g_i \operatorname{trunc}(a_i / b_i)$. Integers give integers (no gradient).
 
     Args:
-        a: The dividend, a tensor or a number.
-        b: The divisor, a tensor or a number.
+        input: The dividend, a tensor or a number.
+        other: The divisor, a tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -1704,20 +1714,20 @@ def fmod(a, b) -> Tensor:
     Raises:
         RuntimeError: Integer division by zero.
     """
-    a, b = lift_pair(a, b)
-    _check_int_division(a, b, "fmod")
-    return Remainder.apply(a, b, truncate=True)
+    input, other = lift_pair(input, other)
+    _check_int_division(input, other, "fmod")
+    return Remainder.apply(input, other, truncate=True)
 
 
-def floor_divide(a, b) -> Tensor:
-    r"""Divides `a` by `b` elementwise and floors the result (`torch.floor_divide`, `a // b`).
+def floor_divide(input, other) -> Tensor:
+    r"""Divides `input` by `other` elementwise and floors the result (`torch.floor_divide`, `input // other`).
 
-    $y_i = \lfloor a_i / b_i \rfloor$, as `div(a, b, rounding_mode="floor")`; integers stay integers.
+    $y_i = \lfloor a_i / b_i \rfloor$, as `div(input, other, rounding_mode="floor")`; integers stay integers.
     Not differentiable: a step function (zero slope almost everywhere); the result is detached.
 
     Args:
-        a: The dividend, a tensor or a number.
-        b: The divisor, a tensor or a number.
+        input: The dividend, a tensor or a number.
+        other: The divisor, a tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -1725,9 +1735,9 @@ def floor_divide(a, b) -> Tensor:
     Raises:
         RuntimeError: Integer division by zero.
     """
-    a, b = lift_pair(a, b)
-    _check_int_division(a, b, "floor_divide")
-    return div(a, b, rounding_mode="floor")
+    input, other = lift_pair(input, other)
+    _check_int_division(input, other, "floor_divide")
+    return div(input, other, rounding_mode="floor")
 
 
 def _check_int_division(a, b, op):
@@ -1742,40 +1752,40 @@ def _step(x: Tensor, fn: str, decimals: int = 0) -> Tensor:
     return StepFunction.apply(x, fn=fn, decimals=decimals)
 
 
-def floor(x: Tensor) -> Tensor:
-    r"""Rounds the elements of `x` down to the nearest integer (`torch.floor`).
+def floor(input: Tensor) -> Tensor:
+    r"""Rounds the elements of `input` down to the nearest integer (`torch.floor`).
 
     $y_i = \lfloor x_i \rfloor$.
     Gradient: 0 (a step function has zero slope almost everywhere); the result still
     requires grad, as in PyTorch.
 
     Args:
-        x: The input tensor (an integer tensor gives a copy of itself).
+        input: The input tensor (an integer tensor gives a copy of itself).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return _step(x, "floor")
+    return _step(input, "floor")
 
 
-def ceil(x: Tensor) -> Tensor:
-    r"""Rounds the elements of `x` up to the nearest integer (`torch.ceil`).
+def ceil(input: Tensor) -> Tensor:
+    r"""Rounds the elements of `input` up to the nearest integer (`torch.ceil`).
 
     $y_i = \lceil x_i \rceil$.
     Gradient: 0 (a step function has zero slope almost everywhere); the result still
     requires grad, as in PyTorch.
 
     Args:
-        x: The input tensor (an integer tensor gives a copy of itself).
+        input: The input tensor (an integer tensor gives a copy of itself).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return _step(x, "ceil")
+    return _step(input, "ceil")
 
 
-def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - the PyTorch name
-    r"""Rounds the elements of `x` to the nearest integer, or to `decimals` places (`torch.round`).
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - the PyTorch name
+    r"""Rounds the elements of `input` to the nearest integer, or to `decimals` places (`torch.round`).
 
     $y_i = \operatorname{round}(10^d x_i) / 10^d$ with $d$ = `decimals`; halves round to even
     (as PyTorch and NumPy: 0.5 and -0.5 give 0, 1.5 and 2.5 give 2).
@@ -1783,91 +1793,91 @@ def round(x: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - the PyTorc
     requires grad, as in PyTorch.
 
     Args:
-        x: The input tensor (an integer tensor gives a copy of itself).
+        input: The input tensor (an integer tensor gives a copy of itself).
         decimals: The number of decimal places $d$ (negative: tens, hundreds, ...).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return _step(x, "round", decimals)
+    return _step(input, "round", decimals)
 
 
-def trunc(x: Tensor) -> Tensor:
-    r"""Rounds the elements of `x` toward zero (`torch.trunc`; alias `fix`).
+def trunc(input: Tensor) -> Tensor:
+    r"""Rounds the elements of `input` toward zero (`torch.trunc`; alias `fix`).
 
     $y_i = \operatorname{trunc}(x_i) = \operatorname{sign}(x_i) \lfloor |x_i| \rfloor$.
     Gradient: 0 (a step function has zero slope almost everywhere); the result still
     requires grad, as in PyTorch.
 
     Args:
-        x: The input tensor (an integer tensor gives a copy of itself).
+        input: The input tensor (an integer tensor gives a copy of itself).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    return _step(x, "trunc")
+    return _step(input, "trunc")
 
 
 fix = trunc
 
 
-def sign(x: Tensor) -> Tensor:
-    r"""Returns the signs of the elements of `x` (`torch.sign`; alias `sgn` for real tensors).
+def sign(input: Tensor) -> Tensor:
+    r"""Returns the signs of the elements of `input` (`torch.sign`; alias `sgn` for real tensors).
 
     $y_i = \operatorname{sign}(x_i) = -1$, $0$ or $1$ for $x_i < 0$, $x_i = 0$, $x_i > 0$ (NaN stays NaN).
     Gradient: 0 (zero slope everywhere but at 0); the result still requires grad, as in PyTorch.
 
     Args:
-        x: The input tensor (a bool tensor gives a copy of itself).
+        input: The input tensor (a bool tensor gives a copy of itself).
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    if x.dtype.kind == "b":
-        return x.clone()
-    return StepFunction.apply(x, fn="sign", decimals=0)
+    if input.dtype.kind == "b":
+        return input.clone()
+    return StepFunction.apply(input, fn="sign", decimals=0)
 
 
 sgn = sign
 
 
-def frac(x: Tensor) -> Tensor:
-    r"""Computes the fractional part of each element of `x`, with the sign of `x` (`torch.frac`).
+def frac(input: Tensor) -> Tensor:
+    r"""Computes the fractional part of each element of `input`, with the sign of `input` (`torch.frac`).
 
     $y_i = x_i - \operatorname{trunc}(x_i)$.
     Gradient: $\partial L/\partial x_i = g_i$ (the truncation is constant between its jumps).
 
     Args:
-        x: A floating-point tensor.
+        input: A floating-point tensor.
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
 
     Raises:
-        RuntimeError: `x` is not floating point.
+        RuntimeError: `input` is not floating point.
     """
-    if x.dtype.kind not in "f":
-        raise RuntimeError(f"frac: not implemented for dtype {x.dtype} (floating point only)")
-    return sub(x, trunc(x).detach())
+    if input.dtype.kind not in "f":
+        raise RuntimeError(f"frac: not implemented for dtype {input.dtype} (floating point only)")
+    return sub(input, trunc(input).detach())
 
 
-def positive(x: Tensor) -> Tensor:
-    """Returns `x` itself (`torch.positive`, `+x`).
+def positive(input: Tensor) -> Tensor:
+    """Returns `input` itself (`torch.positive`, `+input`).
 
     $y = x$: the very same tensor, so the gradient is $g$ unchanged.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        `x`.
+        `input`.
 
     Raises:
-        RuntimeError: `x` is a bool tensor, as in PyTorch.
+        RuntimeError: `input` is a bool tensor, as in PyTorch.
     """
-    if x.dtype.kind == "b":
+    if input.dtype.kind == "b":
         raise RuntimeError("positive: the + operator does not support bool tensors")
-    return x
+    return input
 
 
 class NanToNum(Function):
@@ -1883,25 +1893,25 @@ class NanToNum(Function):
         return g * self.finite
 
 
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                neginf: float | None = None) -> Tensor:
-    r"""Replaces NaN, positive infinity and negative infinity in `x` (`torch.nan_to_num`).
+    r"""Replaces NaN, positive infinity and negative infinity in `input` (`torch.nan_to_num`).
 
     $y_i = x_i$ where $x_i$ is finite; NaN becomes `nan`, $+\infty$ `posinf`, $-\infty$ `neginf`.
     Gradient: $\partial L/\partial x_i = g_i$ where $x_i$ is finite, else 0 (the replacements are constants).
 
     Args:
-        x: The input tensor (a non-float tensor gives a copy of itself).
+        input: The input tensor (a non-float tensor gives a copy of itself).
         nan: The value for NaN.
         posinf: The value for $+\infty$; `None` is the dtype's largest finite value.
         neginf: The value for $-\infty$; `None` is the dtype's most negative finite value.
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
     """
-    if x.dtype.kind != "f":
-        return x.clone()
-    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
+    if input.dtype.kind != "f":
+        return input.clone()
+    return NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
 
 
 # ============================================================================ comparison and logic
@@ -1918,90 +1928,90 @@ def _arrays(a, b):
             b._data if isinstance(b, Tensor) else xp.asarray(b), xp)
 
 
-def isnan(x: Tensor) -> Tensor:
-    r"""Tests whether each element of `x` is NaN (`torch.isnan`).
+def isnan(input: Tensor) -> Tensor:
+    r"""Tests whether each element of `input` is NaN (`torch.isnan`).
 
     $y_i = (x_i \ne x_i)$: true exactly where $x_i$ is NaN, the one value unequal to itself.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).isnan(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).isnan(input._data))
 
 
-def isinf(x: Tensor) -> Tensor:
-    r"""Tests whether each element of `x` is infinite (`torch.isinf`).
+def isinf(input: Tensor) -> Tensor:
+    r"""Tests whether each element of `input` is infinite (`torch.isinf`).
 
     $y_i = (|x_i| = \infty)$: true where $x_i$ is $+\infty$ or $-\infty$.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).isinf(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).isinf(input._data))
 
 
-def isposinf(x: Tensor) -> Tensor:
-    r"""Tests whether each element of `x` is positive infinity (`torch.isposinf`).
+def isposinf(input: Tensor) -> Tensor:
+    r"""Tests whether each element of `input` is positive infinity (`torch.isposinf`).
 
     $y_i = (x_i = +\infty)$.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).isposinf(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).isposinf(input._data))
 
 
-def isneginf(x: Tensor) -> Tensor:
-    r"""Tests whether each element of `x` is negative infinity (`torch.isneginf`).
+def isneginf(input: Tensor) -> Tensor:
+    r"""Tests whether each element of `input` is negative infinity (`torch.isneginf`).
 
     $y_i = (x_i = -\infty)$.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).isneginf(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).isneginf(input._data))
 
 
-def isfinite(x: Tensor) -> Tensor:
-    r"""Tests whether each element of `x` is finite (`torch.isfinite`).
+def isfinite(input: Tensor) -> Tensor:
+    r"""Tests whether each element of `input` is finite (`torch.isfinite`).
 
     $y_i = (|x_i| < \infty)$: false for NaN, $+\infty$ and $-\infty$.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).isfinite(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).isfinite(input._data))
 
 
-def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    r"""Tests whether each element of `a` is close to the matching element of `b` (`torch.isclose`).
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    r"""Tests whether each element of `input` is close to the matching element of `other` (`torch.isclose`).
 
     $y_i = \big(|a_i - b_i| \le \text{atol} + \text{rtol}\,|b_i|\big)$ (NaN is close to NaN only with
     `equal_nan=True`). Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number (the reference: `rtol` scales $|b_i|$).
+        input: A tensor or a number.
+        other: A tensor or a number (the reference: `rtol` scales $|b_i|$).
         rtol: The relative tolerance.
         atol: The absolute tolerance.
         equal_nan: Whether NaN counts as equal to NaN.
@@ -2009,19 +2019,19 @@ def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = Fa
     Returns:
         A bool tensor of the broadcast shape.
     """
-    a, b, xp = _arrays(a, b)
-    return Tensor._wrap(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    input, other, xp = _arrays(input, other)
+    return Tensor._wrap(xp.isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    r"""Checks whether all elements of `a` and `b` are close (`torch.allclose`).
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    r"""Checks whether all elements of `input` and `other` are close (`torch.allclose`).
 
     $y = \bigwedge_i \big(|a_i - b_i| \le \text{atol} + \text{rtol}\,|b_i|\big)$ over the broadcast shape
     (NaN is close to NaN only with `equal_nan=True`). Not differentiable: returns a Python bool.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number (the reference: `rtol` scales $|b_i|$).
+        input: A tensor or a number.
+        other: A tensor or a number (the reference: `rtol` scales $|b_i|$).
         rtol: The relative tolerance.
         atol: The absolute tolerance.
         equal_nan: Whether NaN counts as equal to NaN.
@@ -2029,24 +2039,24 @@ def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = F
     Returns:
         `True` if every pair is close, else `False`.
     """
-    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
-def equal(a: Tensor, b: Tensor) -> bool:
-    r"""Checks whether `a` and `b` have the same shape and the same elements (`torch.equal`).
+def equal(input: Tensor, other: Tensor) -> bool:
+    r"""Checks whether `input` and `other` have the same shape and the same elements (`torch.equal`).
 
     $y = (\text{shape}(a) = \text{shape}(b)) \land \bigwedge_i (a_i = b_i)$; NaN is never equal to NaN.
     Not differentiable: returns a Python bool.
 
     Args:
-        a: A tensor.
-        b: A tensor.
+        input: A tensor.
+        other: A tensor.
 
     Returns:
         `True` or `False`.
     """
-    a, b, xp = _arrays(a, b)
-    return a.shape == b.shape and bool((a == b).all())
+    input, other, xp = _arrays(input, other)
+    return input.shape == other.shape and bool((input == other).all())
 
 
 def _logic_reduce(x, dim, keepdim, op):
@@ -2064,102 +2074,102 @@ def _logic_reduce(x, dim, keepdim, op):
     return Tensor._wrap(out)
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
-    r"""Tests whether any element of `x` is non-zero, over `dim` (`torch.any`).
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+    r"""Tests whether any element of `input` is non-zero, over `dim` (`torch.any`).
 
     $y = \bigvee_{i} (x_i \ne 0)$ over the reduced dims. Not differentiable: the result has no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or `None` to reduce over all dims.
         keepdim: Whether the reduced dims stay, with size 1.
 
     Returns:
         A bool tensor (uint8 for a uint8 input, as PyTorch).
     """
-    return _logic_reduce(x, dim, keepdim, "any")
+    return _logic_reduce(input, dim, keepdim, "any")
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
-    r"""Tests whether all elements of `x` are non-zero, over `dim` (`torch.all`).
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - the PyTorch name
+    r"""Tests whether all elements of `input` are non-zero, over `dim` (`torch.all`).
 
     $y = \bigwedge_{i} (x_i \ne 0)$ over the reduced dims. Not differentiable: the result has no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or `None` to reduce over all dims.
         keepdim: Whether the reduced dims stay, with size 1.
 
     Returns:
         A bool tensor (uint8 for a uint8 input, as PyTorch).
     """
-    return _logic_reduce(x, dim, keepdim, "all")
+    return _logic_reduce(input, dim, keepdim, "all")
 
 
-def logical_and(a, b) -> Tensor:
-    r"""Computes the elementwise logical AND of `a` and `b`, with broadcasting (`torch.logical_and`).
+def logical_and(input, other) -> Tensor:
+    r"""Computes the elementwise logical AND of `input` and `other`, with broadcasting (`torch.logical_and`).
 
     $y_i = (a_i \ne 0) \land (b_i \ne 0)$. Non-zero counts as true.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A bool tensor of the broadcast shape.
     """
-    a, b, xp = _arrays(a, b)
-    return Tensor._wrap(xp.logical_and(a, b))
+    input, other, xp = _arrays(input, other)
+    return Tensor._wrap(xp.logical_and(input, other))
 
 
-def logical_or(a, b) -> Tensor:
-    r"""Computes the elementwise logical OR of `a` and `b`, with broadcasting (`torch.logical_or`).
+def logical_or(input, other) -> Tensor:
+    r"""Computes the elementwise logical OR of `input` and `other`, with broadcasting (`torch.logical_or`).
 
     $y_i = (a_i \ne 0) \lor (b_i \ne 0)$. Non-zero counts as true.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A bool tensor of the broadcast shape.
     """
-    a, b, xp = _arrays(a, b)
-    return Tensor._wrap(xp.logical_or(a, b))
+    input, other, xp = _arrays(input, other)
+    return Tensor._wrap(xp.logical_or(input, other))
 
 
-def logical_xor(a, b) -> Tensor:
-    r"""Computes the elementwise logical XOR of `a` and `b`, with broadcasting (`torch.logical_xor`).
+def logical_xor(input, other) -> Tensor:
+    r"""Computes the elementwise logical XOR of `input` and `other`, with broadcasting (`torch.logical_xor`).
 
     $y_i = (a_i \ne 0) \oplus (b_i \ne 0)$: true where exactly one is true. Non-zero counts as true.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A bool tensor of the broadcast shape.
     """
-    a, b, xp = _arrays(a, b)
-    return Tensor._wrap(xp.logical_xor(a, b))
+    input, other, xp = _arrays(input, other)
+    return Tensor._wrap(xp.logical_xor(input, other))
 
 
-def logical_not(x: Tensor) -> Tensor:
-    r"""Computes the elementwise logical NOT of `x` (`torch.logical_not`).
+def logical_not(input: Tensor) -> Tensor:
+    r"""Computes the elementwise logical NOT of `input` (`torch.logical_not`).
 
     $y_i = \lnot(x_i \ne 0) = (x_i = 0)$.
     Not differentiable: the result is a bool tensor with no gradient.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
 
     Returns:
-        A bool tensor of the shape of `x`.
+        A bool tensor of the shape of `input`.
     """
-    return Tensor._wrap(backend.get_array_module(x._data).logical_not(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).logical_not(input._data))
 
 
 def _bitwise(a, b, ufunc: str, op: str) -> Tensor:
@@ -2174,15 +2184,15 @@ def _bitwise(a, b, ufunc: str, op: str) -> Tensor:
     return Tensor._wrap(getattr(xp, ufunc)(a._data, b._data))
 
 
-def bitwise_and(a, b) -> Tensor:
-    r"""Computes the bitwise AND of `a` and `b`, with broadcasting (`torch.bitwise_and`).
+def bitwise_and(input, other) -> Tensor:
+    r"""Computes the bitwise AND of `input` and `other`, with broadcasting (`torch.bitwise_and`).
 
-    $y_i = a_i \mathbin{\&} b_i$, bit by bit (`a & b`; logical AND for bools).
+    $y_i = a_i \mathbin{\&} b_i$, bit by bit (`input & other`; logical AND for bools).
     Not differentiable: integer results carry no gradient.
 
     Args:
-        a: An integer or bool tensor, or a number.
-        b: An integer or bool tensor, or a number.
+        input: An integer or bool tensor, or a number.
+        other: An integer or bool tensor, or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -2190,18 +2200,18 @@ def bitwise_and(a, b) -> Tensor:
     Raises:
         RuntimeError: A float tensor.
     """
-    return _bitwise(a, b, "bitwise_and", "bitwise_and")
+    return _bitwise(input, other, "bitwise_and", "bitwise_and")
 
 
-def bitwise_or(a, b) -> Tensor:
-    r"""Computes the bitwise OR of `a` and `b`, with broadcasting (`torch.bitwise_or`).
+def bitwise_or(input, other) -> Tensor:
+    r"""Computes the bitwise OR of `input` and `other`, with broadcasting (`torch.bitwise_or`).
 
-    $y_i = a_i \mid b_i$, bit by bit (`a | b`; logical OR for bools).
+    $y_i = a_i \mid b_i$, bit by bit (`input | other`; logical OR for bools).
     Not differentiable: integer results carry no gradient.
 
     Args:
-        a: An integer or bool tensor, or a number.
-        b: An integer or bool tensor, or a number.
+        input: An integer or bool tensor, or a number.
+        other: An integer or bool tensor, or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -2209,18 +2219,18 @@ def bitwise_or(a, b) -> Tensor:
     Raises:
         RuntimeError: A float tensor.
     """
-    return _bitwise(a, b, "bitwise_or", "bitwise_or")
+    return _bitwise(input, other, "bitwise_or", "bitwise_or")
 
 
-def bitwise_xor(a, b) -> Tensor:
-    r"""Computes the bitwise XOR of `a` and `b`, with broadcasting (`torch.bitwise_xor`).
+def bitwise_xor(input, other) -> Tensor:
+    r"""Computes the bitwise XOR of `input` and `other`, with broadcasting (`torch.bitwise_xor`).
 
-    $y_i = a_i \oplus b_i$, bit by bit (`a ^ b`; logical XOR for bools).
+    $y_i = a_i \oplus b_i$, bit by bit (`input ^ other`; logical XOR for bools).
     Not differentiable: integer results carry no gradient.
 
     Args:
-        a: An integer or bool tensor, or a number.
-        b: An integer or bool tensor, or a number.
+        input: An integer or bool tensor, or a number.
+        other: An integer or bool tensor, or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -2228,18 +2238,18 @@ def bitwise_xor(a, b) -> Tensor:
     Raises:
         RuntimeError: A float tensor.
     """
-    return _bitwise(a, b, "bitwise_xor", "bitwise_xor")
+    return _bitwise(input, other, "bitwise_xor", "bitwise_xor")
 
 
-def bitwise_left_shift(a, b) -> Tensor:
-    r"""Shifts `a` left by `b` bits, elementwise with broadcasting (`torch.bitwise_left_shift`).
+def bitwise_left_shift(input, other) -> Tensor:
+    r"""Shifts `input` left by `other` bits, elementwise with broadcasting (`torch.bitwise_left_shift`).
 
-    $y_i = a_i \cdot 2^{b_i}$ (`a << b`), wrapping around in the dtype.
+    $y_i = a_i \cdot 2^{b_i}$ (`input << other`), wrapping around in the dtype.
     Not differentiable: integer results carry no gradient.
 
     Args:
-        a: An integer tensor, or a number.
-        b: An integer tensor, or a number.
+        input: An integer tensor, or a number.
+        other: An integer tensor, or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -2247,18 +2257,18 @@ def bitwise_left_shift(a, b) -> Tensor:
     Raises:
         RuntimeError: A float tensor.
     """
-    return _bitwise(a, b, "left_shift", "bitwise_left_shift")
+    return _bitwise(input, other, "left_shift", "bitwise_left_shift")
 
 
-def bitwise_right_shift(a, b) -> Tensor:
-    r"""Shifts `a` right by `b` bits, elementwise with broadcasting (`torch.bitwise_right_shift`).
+def bitwise_right_shift(input, other) -> Tensor:
+    r"""Shifts `input` right by `other` bits, elementwise with broadcasting (`torch.bitwise_right_shift`).
 
-    $y_i = \lfloor a_i / 2^{b_i} \rfloor$ (`a >> b`; the sign bit is kept).
+    $y_i = \lfloor a_i / 2^{b_i} \rfloor$ (`input >> other`; the sign bit is kept).
     Not differentiable: integer results carry no gradient.
 
     Args:
-        a: An integer tensor, or a number.
-        b: An integer tensor, or a number.
+        input: An integer tensor, or a number.
+        other: An integer tensor, or a number.
 
     Returns:
         A tensor of the broadcast shape.
@@ -2266,29 +2276,29 @@ def bitwise_right_shift(a, b) -> Tensor:
     Raises:
         RuntimeError: A float tensor.
     """
-    return _bitwise(a, b, "right_shift", "bitwise_right_shift")
+    return _bitwise(input, other, "right_shift", "bitwise_right_shift")
 
 
-def bitwise_not(x: Tensor) -> Tensor:
-    r"""Computes the bitwise NOT of `x` (`torch.bitwise_not`, `~x`).
+def bitwise_not(input: Tensor) -> Tensor:
+    r"""Computes the bitwise NOT of `input` (`torch.bitwise_not`, `~input`).
 
     $y_i = \lnot x_i$ bit by bit: $-x_i - 1$ for signed integers (two's complement),
     $2^n - 1 - x_i$ for $n$-bit unsigned ones, logical NOT for bools.
     Not differentiable: integer results carry no gradient.
 
     Args:
-        x: An integer or bool tensor.
+        input: An integer or bool tensor.
 
     Returns:
-        A tensor of the shape and dtype of `x`.
+        A tensor of the shape and dtype of `input`.
 
     Raises:
         RuntimeError: A float tensor.
     """
-    if x.dtype.kind not in "biu":
-        raise RuntimeError(f"bitwise_not: not implemented for dtype {x.dtype} "
+    if input.dtype.kind not in "biu":
+        raise RuntimeError(f"bitwise_not: not implemented for dtype {input.dtype} "
                            "(integer and bool tensors only)")
-    return Tensor._wrap(backend.get_array_module(x._data).invert(x._data))
+    return Tensor._wrap(backend.get_array_module(input._data).invert(input._data))
 
 
 # ============================================================================ clamp with tensor bounds
@@ -2307,42 +2317,42 @@ def _clamp_tensor(x: Tensor, lo, hi) -> Tensor:
     return y
 
 
-def fmax(a, b) -> Tensor:
-    r"""Computes the elementwise maximum of `a` and `b`, ignoring NaN (`torch.fmax`).
+def fmax(input, other) -> Tensor:
+    r"""Computes the elementwise maximum of `input` and `other`, ignoring NaN (`torch.fmax`).
 
     $y_i = \max(a_i, b_i)$, except that where one of them is NaN, $y_i$ is the other (NaN only if both are).
-    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `a`
+    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `input`
     (as PyTorch's `fmax`, unlike `maximum`'s even split).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
     """
-    a, b = lift_pair(a, b)
-    xp = backend.get_array_module(a._data)
-    return where(xp.isnan(b._data) | (a._data >= b._data), a, b)
+    input, other = lift_pair(input, other)
+    xp = backend.get_array_module(input._data)
+    return where(xp.isnan(other._data) | (input._data >= other._data), input, other)
 
 
-def fmin(a, b) -> Tensor:
-    r"""Computes the elementwise minimum of `a` and `b`, ignoring NaN (`torch.fmin`).
+def fmin(input, other) -> Tensor:
+    r"""Computes the elementwise minimum of `input` and `other`, ignoring NaN (`torch.fmin`).
 
     $y_i = \min(a_i, b_i)$, except that where one of them is NaN, $y_i$ is the other (NaN only if both are).
-    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `a`
+    Gradient: $g_i$ goes to the input $y_i$ came from; on a tie $a_i = b_i$ all of it goes to `input`
     (as PyTorch's `fmin`, unlike `minimum`'s even split).
 
     Args:
-        a: A tensor or a number.
-        b: A tensor or a number.
+        input: A tensor or a number.
+        other: A tensor or a number.
 
     Returns:
         A tensor of the broadcast shape.
     """
-    a, b = lift_pair(a, b)
-    xp = backend.get_array_module(a._data)
-    return where(xp.isnan(b._data) | (a._data <= b._data), a, b)
+    input, other = lift_pair(input, other)
+    xp = backend.get_array_module(input._data)
+    return where(xp.isnan(other._data) | (input._data <= other._data), input, other)
 
 
 __all__ = [

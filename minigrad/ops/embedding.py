@@ -48,7 +48,8 @@ class EmbeddingLookup(Function):
         return dw
 
 
-def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     r"""Generates a simple lookup table that looks up embeddings in a fixed dictionary and size.
 
     $$y_{\ldots} = W_{\text{idx}_{\ldots}}, \qquad
@@ -60,10 +61,21 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
         input: Integer indices, any shape (...).
         weight: $W$, of shape (num_embeddings, dim).
         padding_idx: A row that gets no gradient, or None.
+        max_norm: If given, each row of $W$ that is looked up and whose ``norm_type``-norm
+            exceeds ``max_norm`` is first rescaled, in place, to norm ``max_norm`` (as PyTorch,
+            outside autograd).
+        norm_type: The $p$ of the $p$-norm for ``max_norm``.
+        scale_grad_by_freq: Not supported (``NotImplementedError`` when True).
+        sparse: Not supported (``NotImplementedError`` when True): gradients are dense.
 
     Returns:
         A tensor (..., dim).
     """
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported by minigrad")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True is not supported by minigrad (its gradients "
+                                  "are dense); leave sparse=False")
     indices = input._data if isinstance(input, Tensor) else input
     xp = get_array_module(weight._data)
     indices = xp.asarray(indices)
@@ -79,4 +91,10 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
                          f"{int(indices.max())}]")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
+    if max_norm is not None:  # PyTorch's embedding_renorm_: rescale the rows used, in place
+        rows = xp.unique(indices)
+        w = weight._data[rows]
+        norms = (xp.abs(w) ** norm_type).sum(axis=-1, keepdims=True) ** (1.0 / norm_type)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight._data[rows] = (w * scale).astype(weight.dtype)
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)

@@ -42,18 +42,18 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
-    r"""Matrix product of two tensors, ``a @ b``, with NumPy's and PyTorch's rules.
+def matmul(input, other) -> Tensor:
+    r"""Matrix product of two tensors, ``input @ other``, with NumPy's and PyTorch's rules.
 
     $$Y = A B, \qquad \frac{\partial L}{\partial A} = G B^\top, \qquad
       \frac{\partial L}{\partial B} = A^\top G$$
 
-    A 1-D ``a`` is a row, a 1-D ``b`` a column (that dim is dropped); batch dims broadcast and
+    A 1-D ``input`` is a row, a 1-D ``other`` a column (that dim is dropped); batch dims broadcast and
     backward sums $G$ over those a broadcast added. On a GPU the products are a Triton GEMM.
 
     Args:
-        a: (..., n, k) or (k,).
-        b: (..., k, m) or (k,).
+        input: (..., n, k) or (k,).
+        other: (..., k, m) or (k,).
 
     Returns:
         The product, (..., n, m) less the vector dims.
@@ -61,13 +61,14 @@ def matmul(a, b) -> Tensor:
     Raises:
         ValueError: When an operand is 0-d or the inner sizes differ.
     """
-    a, b = lift_pair(a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
-    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if a.shape[-1] != inner_b:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
-    return MatMul.apply(a, b)
+    input, other = lift_pair(input, other)
+    if input.ndim == 0 or other.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {input.shape} and "
+                         f"{other.shape}")
+    inner_b = other.shape[0] if other.ndim == 1 else other.shape[-2]
+    if input.shape[-1] != inner_b:
+        raise ValueError(f"matmul: shapes {input.shape} and {other.shape} are not aligned")
+    return MatMul.apply(input, other)
 
 
 # ============================================================================ einsum
@@ -286,20 +287,20 @@ def _vector(t, op, name):
         raise RuntimeError(f"{op}: {name} must be a 1-D tensor, got shape {t.shape}")
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     r"""$\sum_i a_i b_i$ of two 1-D tensors (``torch.dot``)."""
-    _vector(a, "dot", "input"), _vector(b, "dot", "tensor")
-    if a.shape != b.shape:
-        raise RuntimeError(f"dot: 1-D tensors must have the same size, got {a.shape} and {b.shape}")
-    return matmul(a, b)
+    _vector(input, "dot", "input"), _vector(tensor, "dot", "tensor")
+    if input.shape != tensor.shape:
+        raise RuntimeError(f"dot: 1-D tensors must have the same size, got {input.shape} and {tensor.shape}")
+    return matmul(input, tensor)
 
 
 vdot = dot  # real tensors: no conjugation
 
 
-def inner(a: Tensor, b: Tensor) -> Tensor:
+def inner(input: Tensor, other: Tensor) -> Tensor:
     r"""Computes the dot product for 1-D tensors; for more dims, sums the product of elements of
-    ``a`` and ``b`` along their last dimension.
+    ``input`` and ``other`` along their last dimension.
 
     $$y_{i\ldots,\,j\ldots} = \sum_k a_{i\ldots k}\, b_{j\ldots k}, \qquad
       \frac{\partial L}{\partial a_{i\ldots k}} = \sum_{j\ldots} g_{i\ldots j\ldots}\, b_{j\ldots k}$$
@@ -307,28 +308,28 @@ def inner(a: Tensor, b: Tensor) -> Tensor:
     (and symmetrically for $b$; a ``tensordot``). A 0-d operand multiplies: $y = a\,b$.
 
     Args:
-        a: A tensor.
-        b: A tensor with the same last size as ``a``.
+        input: A tensor.
+        other: A tensor with the same last size as ``input``.
 
     Returns:
-        The shape ``a.shape[:-1] + b.shape[:-1]``.
+        The shape ``input.shape[:-1] + other.shape[:-1]``.
     """
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    return tensordot(a, b, ([-1], [-1]))
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([-1], [-1]))
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     r"""Outer product of two vectors, $Y_{ij} = a_i b_j$ (``torch.outer``, alias ``ger``)."""
-    _vector(a, "outer", "input"), _vector(b, "outer", "vec2")
-    return a.reshape(-1, 1) * b.reshape(1, -1)
+    _vector(input, "outer", "input"), _vector(vec2, "outer", "vec2")
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
 ger = outer
 
 
-def mv(a: Tensor, v: Tensor) -> Tensor:
-    r"""Performs a matrix-vector product of the matrix ``a`` and the vector ``v``.
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    r"""Performs a matrix-vector product of the matrix ``input`` and the vector ``vec``.
 
     $$y_i = \sum_j a_{ij} v_j, \qquad \frac{\partial L}{\partial a} = g\, v^\top, \qquad
       \frac{\partial L}{\partial v} = a^\top g$$
@@ -336,32 +337,32 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
     (a ``matmul``).
 
     Args:
-        a: A matrix (n, m).
-        v: A vector (m,).
+        input: A matrix (n, m).
+        vec: A vector (m,).
 
     Returns:
         A vector (n,).
     """
-    if a.ndim != 2 or v.ndim != 1:
-        raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {a.shape} and {v.shape}")
-    return matmul(a, v)
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv: expected a matrix and a vector, got shapes {input.shape} and {vec.shape}")
+    return matmul(input, vec)
 
 
-def kron(a: Tensor, b: Tensor) -> Tensor:
+def kron(input: Tensor, other: Tensor) -> Tensor:
     r"""Kronecker product (``torch.kron``): for matrices, the block matrix $[a_{ij} B]$; in general
     $y_{(i_0 m_0 + j_0), \dots} = a_{i_0 \dots} b_{j_0 \dots}$. A ``mul`` of interleaved views."""
     from minigrad.ops.shape import reshape
 
-    n = builtins.max(a.ndim, b.ndim)
-    a = reshape(a, (1,) * (n - a.ndim) + a.shape)
-    b = reshape(b, (1,) * (n - b.ndim) + b.shape)
-    a_view = [s for d in a.shape for s in (d, 1)]
-    b_view = [s for d in b.shape for s in (1, d)]
-    y = reshape(a, a_view) * reshape(b, b_view)
-    return reshape(y, tuple(p * q for p, q in zip(a.shape, b.shape)))
+    n = builtins.max(input.ndim, other.ndim)
+    input = reshape(input, (1,) * (n - input.ndim) + input.shape)
+    other = reshape(other, (1,) * (n - other.ndim) + other.shape)
+    a_view = [s for d in input.shape for s in (d, 1)]
+    b_view = [s for d in other.shape for s in (1, d)]
+    y = reshape(input, a_view) * reshape(other, b_view)
+    return reshape(y, tuple(p * q for p, q in zip(input.shape, other.shape)))
 
 
-def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     r"""Cross product of 3-vectors along ``dim`` (``torch.cross``):
     $a \times b = (a_1 b_2 - a_2 b_1,\ a_2 b_0 - a_0 b_2,\ a_0 b_1 - a_1 b_0)$.
 
@@ -370,24 +371,25 @@ def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
     """
     from minigrad.ops.shape import broadcast_to, stack
 
-    shape = np.broadcast_shapes(a.shape, b.shape)
+    shape = np.broadcast_shapes(input.shape, other.shape)
     if dim is None:
         dims = [d for d, s in enumerate(shape) if s == 3]
         if not dims:
-            raise RuntimeError(f"cross: no dimension of size 3 in input (shapes {a.shape}, {b.shape})")
+            raise RuntimeError(
+                f"cross: no dimension of size 3 in input (shapes {input.shape}, {other.shape})")
         dim = dims[0]
     (axis,) = normalize_axes((dim,), len(shape), "cross")
     if shape[axis] != 3:
-        raise RuntimeError(f"cross: inputs dimension {dim} must have length 3, got shapes {a.shape}, "
-                           f"{b.shape}")
-    a, b = broadcast_to(a, shape), broadcast_to(b, shape)
+        raise RuntimeError(f"cross: inputs dimension {dim} must have length 3, got shapes {input.shape}, "
+                           f"{other.shape}")
+    input, other = broadcast_to(input, shape), broadcast_to(other, shape)
 
     def part(t, i):
         return t[(slice(None),) * axis + (i,)]
 
-    c = [part(a, 1) * part(b, 2) - part(a, 2) * part(b, 1),
-         part(a, 2) * part(b, 0) - part(a, 0) * part(b, 2),
-         part(a, 0) * part(b, 1) - part(a, 1) * part(b, 0)]
+    c = [part(input, 1) * part(other, 2) - part(input, 2) * part(other, 1),
+         part(input, 2) * part(other, 0) - part(input, 0) * part(other, 2),
+         part(input, 0) * part(other, 1) - part(input, 1) * part(other, 0)]
     return stack(c, axis)
 
 
@@ -493,7 +495,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return VectorNorm.apply(x, p=p, axes=axes, keepdim=keepdim)
 
 
-def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     r"""``torch.norm``: the vector $p$-norm over ``dim`` (every element when None). ``"fro"``
     (the default) is the 2-norm of all entries (over ``dim``, if given). ``"nuc"`` needs an SVD
     and is not supported."""
@@ -501,7 +503,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
         p = 2
     elif isinstance(p, str):
         raise NotImplementedError(f"norm: p={p!r} is not supported by minigrad (use 'fro' or a number)")
-    return vector_norm(x, p, dim, keepdim, dtype=dtype)
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:

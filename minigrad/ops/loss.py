@@ -127,7 +127,7 @@ class L1Loss(Function):
         return dx, -dx
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target, reduction: str = "mean", weight=None) -> Tensor:
     r"""Measures the element-wise mean squared error.
 
     $$\ell_i = (x_i - y_i)^2, \qquad \frac{\partial \ell_i}{\partial x_i} = 2 (x_i - y_i)
@@ -140,6 +140,8 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
         target: Targets $y$ of the same shape ((N, 1) against (N,) would broadcast to (N, N),
             a silent bug PyTorch only warns about, so it raises).
         reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+        weight: Optional per-element weights $w$ of the input's shape: $w_i \ell_i$, and
+            ``"mean"`` is then $\sum_i w_i \ell_i / \sum_i w_i$ (as PyTorch).
 
     Returns:
         A scalar, or the per-element losses for ``"none"``.
@@ -147,10 +149,13 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "mse_loss")
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "mse_loss")
+    if weight is not None:
+        loss = MSELoss.apply(input, target, reduction="none")
+        return _weighted_elementwise(loss, weight, input, reduction, "mse_loss")
     return MSELoss.apply(input, target, reduction=reduction)
 
 
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target, reduction: str = "mean", weight=None) -> Tensor:
     r"""Takes the mean element-wise absolute value difference.
 
     $$\ell_i = |x_i - y_i|, \qquad \frac{\partial \ell_i}{\partial x_i} = \operatorname{sign}(x_i - y_i)
@@ -162,6 +167,8 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
         input: Predictions $x$, any shape.
         target: Targets $y$ of the same shape.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"``.
+        weight: Optional per-element weights $w$ of the input's shape: $w_i \ell_i$, and
+            ``"mean"`` is then $\sum_i w_i \ell_i / \sum_i w_i$ (as PyTorch).
 
     Returns:
         A scalar, or the per-element losses for ``"none"``.
@@ -169,7 +176,22 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "l1_loss")
     target = _as_tensor(target, input)
     _check_same_shape(input, target, "l1_loss")
+    if weight is not None:
+        loss = L1Loss.apply(input, target, reduction="none")
+        return _weighted_elementwise(loss, weight, input, reduction, "l1_loss")
     return L1Loss.apply(input, target, reduction=reduction)
+
+
+def _weighted_elementwise(loss: Tensor, weight, input: Tensor, reduction: str, name: str) -> Tensor:
+    r"""``weight`` times the per-element losses, then reduced as PyTorch does: ``"mean"`` is the
+    weighted mean $\sum_i w_i \ell_i / \sum_i w_i$."""
+    weight = _as_tensor(weight, input)
+    if weight.shape != input.shape:
+        raise ValueError(f"{name}: weight must have the input's shape {input.shape}, got {weight.shape}")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / weight.sum()
 
 
 # ============================================================================ classification losses

@@ -138,42 +138,50 @@ def _axes(x, dim, axis, op):
     return normalize_axes(resolve_dim(dim, axis, op), x.ndim, op)
 
 
-def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:  # noqa: A001
-    r"""Returns the sum of the elements of ``x`` over the given dimension(s) ``dim``.
+def sum(  # noqa: A001
+    input: Tensor, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False,  # noqa: A002
+) -> Tensor:
+    r"""Returns the sum of the elements of ``input`` over the given dimension(s) ``dim``.
 
     $$y = \sum_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = g$$
 
     (every element contributes with weight 1, so backward broadcasts $g$ back over ``dim``).
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or None to reduce every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+        dtype: Cast ``input`` to this dtype first (as PyTorch).
 
     Returns:
-        The sums, a tensor of ``x``'s dtype.
+        The sums, a tensor of ``input``'s dtype (or ``dtype``).
     """
+    x = input if dtype is None else input.to(dtype)
     return Sum.apply(x, axes=_axes(x, dim, axis, "sum"), keepdim=resolve_keepdim(keepdim, keepdims))
 
 
-def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    r"""Returns the mean value of the elements of ``x`` over the given dimension(s) ``dim``.
+def mean(
+    input: Tensor, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False,  # noqa: A002
+) -> Tensor:
+    r"""Returns the mean value of the elements of ``input`` over the given dimension(s) ``dim``.
 
     $$y = \frac{1}{n} \sum_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{n},$$
 
     with $n$ the number of elements reduced into each output.
 
     Args:
-        x: A floating point tensor.
+        input: A floating point tensor.
         dim: An int, a tuple of ints, or None to reduce every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
+        dtype: Cast ``input`` to this dtype first (as PyTorch: ``mean(dtype=float32)`` of integers).
 
     Returns:
         The means.
 
     Raises:
-        TypeError: When ``x`` is not floating point.
+        TypeError: When ``input`` (after the cast) is not floating point.
     """
+    x = input if dtype is None else input.to(dtype)
     if x.dtype.kind not in "fc":
         raise TypeError(f"mean: needs a floating point tensor, got dtype {x.dtype}")
     axes = _axes(x, dim, axis, "mean")
@@ -181,7 +189,7 @@ def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Te
 
 
 def var(
-    x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
+    input: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
     keepdims=False,
 ) -> Tensor:
     r"""Calculates the variance over the dimensions specified by ``dim``.
@@ -192,7 +200,7 @@ def var(
     (the backwards of its ``mean``, ``sub``, ``mul``, ``sum``; the $\bar x$ term's share cancels).
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
         unbiased: ``False`` is ``correction=0``.
@@ -205,11 +213,11 @@ def var(
         raise TypeError("var: pass either unbiased= or correction=, not both")
     if correction is None:
         correction = 0 if unbiased is False else 1
-    axes = _axes(x, dim, axis, "var")
+    axes = _axes(input, dim, axis, "var")
     n = 1
     for a in axes:
-        n *= x.shape[a]
-    d = x - mean(x, dim=axes, keepdim=True)
+        n *= input.shape[a]
+    d = input - mean(input, dim=axes, keepdim=True)
     squares = sum(d * d, dim=axes, keepdim=resolve_keepdim(keepdim, keepdims))
     # n <= correction leaves no degrees of freedom: PyTorch divides by max(n - c, 0) and
     # returns nan (0/0) or inf, not an error
@@ -235,11 +243,11 @@ class StdFromVar(Function):
         return xp.where(self.sigma > 0, g / (2 * safe), 0)
 
 
-def std(x: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
+def std(input: Tensor, dim=None, keepdim=False, *, unbiased=None, correction=None, axis=None,
         keepdims=False) -> Tensor:
     r"""Standard deviation $\sqrt{\mathrm{var}(x)}$ (same arguments as `var`); its
     gradient at zero variance is 0, as in PyTorch."""
-    v = var(x, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis, keepdims=keepdims)
+    v = var(input, dim, keepdim, unbiased=unbiased, correction=correction, axis=axis, keepdims=keepdims)
     return StdFromVar.apply(v)
 
 
@@ -251,40 +259,40 @@ def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
     return Extremum.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims), largest=largest)
 
 
-def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    r"""Returns the maximum value of each slice of ``x`` in the given dimension(s) ``dim``.
+def amax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    r"""Returns the maximum value of each slice of ``input`` in the given dimension(s) ``dim``.
 
     $$y = \max_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{k}\,[x_i = y],$$
 
     with $k$ the number of tied maxima: ties share the gradient evenly (as ``torch.amax``).
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
 
     Returns:
         The maxima.
     """
-    return _extremum(x, dim, keepdim, axis, keepdims, True, "amax")
+    return _extremum(input, dim, keepdim, axis, keepdims, True, "amax")
 
 
-def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    r"""Returns the minimum value of each slice of ``x`` in the given dimension(s) ``dim``.
+def amin(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    r"""Returns the minimum value of each slice of ``input`` in the given dimension(s) ``dim``.
 
     $$y = \min_{i \in \text{dim}} x_i, \qquad \frac{\partial L}{\partial x_i} = \frac{g}{k}\,[x_i = y],$$
 
     with $k$ the number of tied minima: ties share the gradient evenly (as ``torch.amin``).
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
 
     Returns:
         The minima.
     """
-    return _extremum(x, dim, keepdim, axis, keepdims, False, "amin")
+    return _extremum(input, dim, keepdim, axis, keepdims, False, "amin")
 
 
 class return_types:  # noqa: N801 - PyTorch's module name, torch.return_types
@@ -342,17 +350,17 @@ def _max_or_min(x, dim, keepdim, other, largest, op):
     return getattr(return_types, op)(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
-    r"""Returns the maximum value of all elements in ``x``, or along ``dim`` with its index.
+def max(input: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
+    r"""Returns the maximum value of all elements in ``input``, or along ``dim`` with its index.
 
-    - ``max(x)``: $y = \max_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
+    - ``max(input)``: $y = \max_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
       share the gradient evenly).
-    - ``max(x, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
+    - ``max(input, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
       gradient goes to the index only: $\partial L/\partial x_i = \sum_j g_j\,[i = \text{idx}_j]$.
     - ``max(a, b)``: the elementwise ``maximum``.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: The dim to reduce (an int), or a tensor for the elementwise form.
         keepdim: Keep ``dim`` as size 1 (only with ``dim``).
         other: The second tensor of the elementwise form.
@@ -360,20 +368,20 @@ def max(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A
     Returns:
         A tensor, or ``(values, indices)`` when ``dim`` is given.
     """
-    return _max_or_min(x, dim, keepdim, other, True, "max")
+    return _max_or_min(input, dim, keepdim, other, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
-    r"""Returns the minimum value of all elements in ``x``, or along ``dim`` with its index.
+def min(input: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A001
+    r"""Returns the minimum value of all elements in ``input``, or along ``dim`` with its index.
 
-    - ``min(x)``: $y = \min_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
+    - ``min(input)``: $y = \min_i x_i$, with $\partial L/\partial x_i = (g/k)\,[x_i = y]$ ($k$ ties
       share the gradient evenly).
-    - ``min(x, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
+    - ``min(input, dim)``: the named tuple ``(values, indices)``, $y_j = x_{\text{idx}_j}$, and the
       gradient goes to the index only: $\partial L/\partial x_i = \sum_j g_j\,[i = \text{idx}_j]$.
     - ``min(a, b)``: the elementwise ``minimum``.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: The dim to reduce (an int), or a tensor for the elementwise form.
         keepdim: Keep ``dim`` as size 1 (only with ``dim``).
         other: The second tensor of the elementwise form.
@@ -381,53 +389,53 @@ def min(x: Tensor, dim=None, keepdim=False, *, other=None) -> Tensor:  # noqa: A
     Returns:
         A tensor, or ``(values, indices)`` when ``dim`` is given.
     """
-    return _max_or_min(x, dim, keepdim, other, False, "min")
+    return _max_or_min(input, dim, keepdim, other, False, "min")
 
 
-def argmax(x: Tensor, dim=None, keepdim=False) -> Tensor:
-    r"""Returns the indices of the maximum values of ``x`` along ``dim``.
+def argmax(input: Tensor, dim=None, keepdim=False) -> Tensor:
+    r"""Returns the indices of the maximum values of ``input`` along ``dim``.
 
     $$\text{idx} = \operatorname{arg\,max}_i x_i$$
 
     (the first one among ties). An integer result: no gradient flows through it.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: The dim to reduce; None for the index into the flattened tensor.
         keepdim: Keep ``dim`` as size 1.
 
     Returns:
         An int64 tensor of indices.
     """
-    out = x._data.argmax(axis=dim)
-    if keepdim and dim is not None and x.ndim:
+    out = input._data.argmax(axis=dim)
+    if keepdim and dim is not None and input.ndim:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
 
 
-def argmin(x: Tensor, dim=None, keepdim=False) -> Tensor:
-    r"""Returns the indices of the minimum values of ``x`` along ``dim``.
+def argmin(input: Tensor, dim=None, keepdim=False) -> Tensor:
+    r"""Returns the indices of the minimum values of ``input`` along ``dim``.
 
     $$\text{idx} = \operatorname{arg\,min}_i x_i$$
 
     (the first one among ties). An integer result: no gradient flows through it.
 
     Args:
-        x: The input tensor.
+        input: The input tensor.
         dim: The dim to reduce; None for the index into the flattened tensor.
         keepdim: Keep ``dim`` as size 1.
 
     Returns:
         An int64 tensor of indices.
     """
-    out = x._data.argmin(axis=dim)
-    if keepdim and dim is not None and x.ndim:
+    out = input._data.argmin(axis=dim)
+    if keepdim and dim is not None and input.ndim:
         out = get_array_module(out).expand_dims(out, dim)
     return Tensor._wrap(out)
 
 
-def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
-    r"""Returns the log of summed exponentials of ``x`` over the given dimension(s) ``dim``.
+def logsumexp(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
+    r"""Returns the log of summed exponentials of ``input`` over the given dimension(s) ``dim``.
 
     $$y = \log \sum_i e^{x_i} = m + \log \sum_i e^{x_i - m}, \quad m = \max_i x_i, \qquad
       \frac{\partial L}{\partial x_i} = g\, e^{x_i - y} = g\, \operatorname{softmax}(x)_i$$
@@ -435,15 +443,15 @@ def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) 
     (the shift by $m$ keeps ``exp`` from overflowing; an empty sum gives $-\infty$).
 
     Args:
-        x: The input tensor (integers are cast to floating point).
+        input: The input tensor (integers are cast to floating point).
         dim: An int, a tuple of ints, or None for every element (``axis`` is an alias).
         keepdim: Keep the reduced dims as size 1 (``keepdims`` is an alias).
 
     Returns:
         The log-sum-exps.
     """
-    axes = _axes(x, dim, axis, "logsumexp")
-    return LogSumExp.apply(as_float(x), axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
+    axes = _axes(input, dim, axis, "logsumexp")
+    return LogSumExp.apply(as_float(input), axes=axes, keepdim=resolve_keepdim(keepdim, keepdims))
 
 
 def _one_dim(x, dim, axis, op):
@@ -453,7 +461,7 @@ def _one_dim(x, dim, axis, op):
     return axes[0]
 
 
-def softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
+def softmax(input: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:  # noqa: A002
     r"""Applies the softmax function along ``dim``.
 
     $$y_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \quad m = \max_j x_j, \qquad
@@ -462,18 +470,20 @@ def softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
     (the Jacobian is $\operatorname{diag}(y) - y y^\top$; both run as fused Triton kernels on a GPU).
 
     Args:
-        x: The input tensor (integers are cast to floating point).
+        input: The input tensor (integers are cast to floating point).
         dim: The dim the probabilities sum to 1 along; the last when None (``axis`` is an alias).
+        dtype: Cast ``input`` to this dtype first (as PyTorch: to compute in float64, say).
 
     Returns:
-        A tensor of ``x``'s shape.
+        A tensor of ``input``'s shape.
     """
+    x = input if dtype is None else input.to(dtype)
     if x.ndim == 0:  # one element: softmax 1 (log_softmax 0) with gradient 0, as PyTorch
         return Softmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return Softmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "softmax"))
 
 
-def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
+def log_softmax(input: Tensor, dim=None, *, dtype=None, axis=None) -> Tensor:  # noqa: A002
     r"""Applies a softmax followed by a logarithm along ``dim``, computed stably in one pass.
 
     $$y_i = x_i - \log \sum_j e^{x_j} = (x_i - m) - \log \sum_j e^{x_j - m}, \qquad
@@ -482,12 +492,14 @@ def log_softmax(x: Tensor, dim=None, *, axis=None) -> Tensor:
     ($e^y$ is the softmax; $m = \max_j x_j$ keeps ``exp`` from overflowing).
 
     Args:
-        x: The input tensor (integers are cast to floating point).
+        input: The input tensor (integers are cast to floating point).
         dim: The dim to normalise along; the last when None (``axis`` is an alias).
+        dtype: Cast ``input`` to this dtype first (as PyTorch).
 
     Returns:
-        A tensor of ``x``'s shape.
+        A tensor of ``input``'s shape.
     """
+    x = input if dtype is None else input.to(dtype)
     if x.ndim == 0:
         return LogSoftmax.apply(as_float(x).reshape(1), dim=0).reshape(())
     return LogSoftmax.apply(as_float(x), dim=_one_dim(x, dim, axis, "log_softmax"))

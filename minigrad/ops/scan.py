@@ -56,23 +56,23 @@ class Cumsum(Function):
         return _reverse_cumsum(g, self.axis)
 
 
-def cumsum(x: Tensor, dim=None, *, dtype=None) -> Tensor:
-    r"""Returns the cumulative sum of the elements of `x` along `dim` (`torch.cumsum`).
+def cumsum(input: Tensor, dim=None, *, dtype=None) -> Tensor:
+    r"""Returns the cumulative sum of the elements of `input` along `dim` (`torch.cumsum`).
 
     $y_i = \sum_{j \le i} x_j = x_0 + \dots + x_i$ along `dim`. Each $x_j$ enters every $y_i$ with
     $i \ge j$, so the gradient is a reverse cumulative sum: $\partial L/\partial x_j = \sum_{i \ge j} g_i$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to sum along (required).
-        dtype: cast `x` to this dtype first; by default integers and bools accumulate in int64.
+        dtype: cast `input` to this dtype first; by default integers and bools accumulate in int64.
 
     Returns:
-        A Tensor of the shape of `x`.
+        A Tensor of the shape of `input`.
     """
-    axis = _dim(x, dim, "cumsum")
-    x = _scan_input(x, dtype, "cumsum")
-    return Cumsum.apply(_as_1d(x), axis=axis).reshape(x.shape)
+    axis = _dim(input, dim, "cumsum")
+    input = _scan_input(input, dtype, "cumsum")
+    return Cumsum.apply(_as_1d(input), axis=axis).reshape(input.shape)
 
 
 class Cumprod(Function):
@@ -106,8 +106,8 @@ class Cumprod(Function):
         return xp.where(before, dx_before, xp.where(first_zero, dx_at_zero, 0))
 
 
-def cumprod(x: Tensor, dim=None, *, dtype=None) -> Tensor:
-    r"""Returns the cumulative product of the elements of `x` along `dim` (`torch.cumprod`).
+def cumprod(input: Tensor, dim=None, *, dtype=None) -> Tensor:
+    r"""Returns the cumulative product of the elements of `input` along `dim` (`torch.cumprod`).
 
     $y_i = \prod_{j \le i} x_j = x_0 x_1 \cdots x_i$. Gradient:
     $\partial L/\partial x_j = \frac{1}{x_j}\sum_{i \ge j} g_i\, y_i$ for $x_j \ne 0$, exact at zeros: at
@@ -115,16 +115,16 @@ def cumprod(x: Tensor, dim=None, *, dtype=None) -> Tensor:
     every $x_j$ after it gets 0.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to multiply along (required).
-        dtype: cast `x` to this dtype first; by default integers and bools accumulate in int64.
+        dtype: cast `input` to this dtype first; by default integers and bools accumulate in int64.
 
     Returns:
-        A Tensor of the shape of `x`.
+        A Tensor of the shape of `input`.
     """
-    axis = _dim(x, dim, "cumprod")
-    x = _scan_input(x, dtype, "cumprod")
-    return Cumprod.apply(_as_1d(x), axis=axis).reshape(x.shape)
+    axis = _dim(input, dim, "cumprod")
+    input = _scan_input(input, dtype, "cumprod")
+    return Cumprod.apply(_as_1d(input), axis=axis).reshape(input.shape)
 
 
 def _cumulative_extremum(x: Tensor, dim, largest: bool, op: str):
@@ -148,38 +148,38 @@ def _cumulative_extremum(x: Tensor, dim, largest: bool, op: str):
     return result, Tensor._wrap(indices.reshape(x.shape))
 
 
-def cummax(x: Tensor, dim: int):
-    r"""Returns the cumulative maximum of `x` along `dim` and where it was reached (`torch.cummax`).
+def cummax(input: Tensor, dim: int):
+    r"""Returns the cumulative maximum of `input` along `dim` and where it was reached (`torch.cummax`).
 
     $y_i = \max_{j \le i} x_j$, and $\text{indices}_i$ the latest $j \le i$ with $x_j = y_i$ (ties
     point to the latest position; a NaN, once met, is the maximum). `values` is read with `gather`,
     so $\partial L/\partial x_j = \sum_{i:\, \text{indices}_i = j} g_i$, as in PyTorch.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to scan along.
 
     Returns:
-        The named tuple `(values, indices)`, both of the shape of `x`; `indices` is int64.
+        The named tuple `(values, indices)`, both of the shape of `input`; `indices` is int64.
     """
-    return cummax_result(*_cumulative_extremum(x, dim, True, "cummax"))
+    return cummax_result(*_cumulative_extremum(input, dim, True, "cummax"))
 
 
-def cummin(x: Tensor, dim: int):
-    r"""Returns the cumulative minimum of `x` along `dim` and where it was reached (`torch.cummin`).
+def cummin(input: Tensor, dim: int):
+    r"""Returns the cumulative minimum of `input` along `dim` and where it was reached (`torch.cummin`).
 
     $y_i = \min_{j \le i} x_j$, and $\text{indices}_i$ the latest $j \le i$ with $x_j = y_i$ (ties
     point to the latest position; a NaN, once met, is the minimum). The gradient is `gather`'s:
     $\partial L/\partial x_j = \sum_{i:\, \text{indices}_i = j} g_i$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to scan along.
 
     Returns:
-        The named tuple `(values, indices)`, both of the shape of `x`; `indices` is int64.
+        The named tuple `(values, indices)`, both of the shape of `input`; `indices` is int64.
     """
-    return cummin_result(*_cumulative_extremum(x, dim, False, "cummin"))
+    return cummin_result(*_cumulative_extremum(input, dim, False, "cummin"))
 
 
 def _accumulate(ufunc, x, axis):
@@ -230,8 +230,8 @@ class LogCumSumExp(Function):
         return xp.exp(self.x + reverse_lcse(log_pos)) - xp.exp(self.x + reverse_lcse(log_neg))
 
 
-def logcumsumexp(x: Tensor, dim: int) -> Tensor:
-    r"""Returns the log of the cumulative sum of the exponentials of `x` along `dim` (`torch.logcumsumexp`).
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    r"""The log of the cumulative sum of the exponentials of `input` along `dim` (`torch.logcumsumexp`).
 
     $y_i = \log \sum_{j \le i} e^{x_j}$, computed stably (a scan of `logaddexp`). Since
     $\partial y_i/\partial x_j = e^{x_j - y_i}$ for $j \le i$,
@@ -239,14 +239,14 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     log-cumsum-exp so that nothing overflows.
 
     Args:
-        x: the input tensor (integers are converted to the default float dtype).
+        input: the input tensor (integers are converted to the default float dtype).
         dim: the dimension to scan along.
 
     Returns:
-        A floating-point Tensor of the shape of `x`.
+        A floating-point Tensor of the shape of `input`.
     """
-    axis = _dim(x, dim, "logcumsumexp")
-    return LogCumSumExp.apply(_as_1d(as_float(x)), axis=axis).reshape(x.shape)
+    axis = _dim(input, dim, "logcumsumexp")
+    return LogCumSumExp.apply(_as_1d(as_float(input)), axis=axis).reshape(input.shape)
 
 
 # ============================================================================ product
@@ -285,34 +285,34 @@ class Prod(Function):
         return g * left * right
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    r"""Returns the product of the elements of `x`, over `dim` or over every element (`torch.prod`).
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    r"""Returns the product of the elements of `input`, over `dim` or over every element (`torch.prod`).
 
     $y = \prod_i x_i$. Gradient: $\partial L/\partial x_i = g \prod_{j \ne i} x_j$, computed as the
     product of an exclusive cumulative product from each end: no division, so it is exact when
     some $x_j$ are 0.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: an int, or None for every element.
         keepdim: keep `dim` with size 1.
-        dtype: cast `x` to this dtype first; by default integers and bools multiply in int64.
+        dtype: cast `input` to this dtype first; by default integers and bools multiply in int64.
 
     Returns:
         A Tensor (0-d when `dim` is None).
     """
     if dtype is not None:
-        x = x.to(dtype)
-    elif x.dtype.kind in "biu":
-        x = Tensor._wrap(x._data.astype(np.int64))
+        input = input.to(dtype)
+    elif input.dtype.kind in "biu":
+        input = Tensor._wrap(input._data.astype(np.int64))
     if dim is None:
-        return Prod.apply(x.reshape(-1), axis=0, keepdim=False)
+        return Prod.apply(input.reshape(-1), axis=0, keepdim=False)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be an int, got {dim}")
-    axis = _dim(x, dim, "prod")
-    if x.ndim == 0:
-        return Prod.apply(x.reshape(1), axis=0, keepdim=False).reshape(())
-    return Prod.apply(x, axis=axis, keepdim=keepdim)
+    axis = _dim(input, dim, "prod")
+    if input.ndim == 0:
+        return Prod.apply(input.reshape(1), axis=0, keepdim=False).reshape(())
+    return Prod.apply(input, axis=axis, keepdim=keepdim)
 
 
 # ============================================================================ other reductions
@@ -325,8 +325,8 @@ def _reduce_ops():
     return reduce
 
 
-def var_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
-    r"""Calculates the variance and mean of `x` over the dimensions `dim` (`torch.var_mean`).
+def var_mean(input: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
+    r"""Calculates the variance and mean of `input` over the dimensions `dim` (`torch.var_mean`).
 
     Over the $n$ elements of each slice: $\bar x = \frac{1}{n}\sum_i x_i$ and
     $v = \frac{1}{n - c}\sum_i (x_i - \bar x)^2$, with the correction $c$ (1 by default).
@@ -334,7 +334,7 @@ def var_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bo
     $\partial L/\partial x_i = g_v \frac{2 (x_i - \bar x)}{n - c} + \frac{g_{\bar x}}{n}$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: an int, a tuple of ints, or None for every element.
         correction: $c$; `unbiased=False` means $c = 0$ (pass one of the two).
         keepdim: keep the reduced dims with size 1.
@@ -343,12 +343,12 @@ def var_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bo
         The tuple `(var, mean)` of Tensors.
     """
     r = _reduce_ops()
-    return (r.var(x, dim, keepdim, unbiased=unbiased, correction=correction),
-            r.mean(x, dim, keepdim))
+    return (r.var(input, dim, keepdim, unbiased=unbiased, correction=correction),
+            r.mean(input, dim, keepdim))
 
 
-def std_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
-    r"""Calculates the standard deviation and mean of `x` over the dimensions `dim` (`torch.std_mean`).
+def std_mean(input: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bool = False):
+    r"""Calculates the standard deviation and mean of `input` over the dimensions `dim` (`torch.std_mean`).
 
     $\bar x = \frac{1}{n}\sum_i x_i$ and $\sigma = \sqrt{\frac{1}{n - c}\sum_i (x_i - \bar x)^2}$ over
     the $n$ elements of each slice, $c$ the correction (1 by default). The gradients of `std`
@@ -357,7 +357,7 @@ def std_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bo
     the first term taken as 0 where $\sigma = 0$ (as PyTorch).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: an int, a tuple of ints, or None for every element.
         correction: $c$; `unbiased=False` means $c = 0$ (pass one of the two).
         keepdim: keep the reduced dims with size 1.
@@ -366,58 +366,65 @@ def std_mean(x: Tensor, dim=None, *, correction=None, unbiased=None, keepdim: bo
         The tuple `(std, mean)` of Tensors.
     """
     r = _reduce_ops()
-    return (r.std(x, dim, keepdim, unbiased=unbiased, correction=correction),
-            r.mean(x, dim, keepdim))
+    return (r.std(input, dim, keepdim, unbiased=unbiased, correction=correction),
+            r.mean(input, dim, keepdim))
 
 
-def nansum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    r"""Returns the sum of the elements of `x` over `dim`, treating NaN as zero (`torch.nansum`).
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    r"""Returns the sum of the elements of `input` over `dim`, treating NaN as zero (`torch.nansum`).
 
     $y = \sum_{i:\, x_i \ne \text{NaN}} x_i$. Gradient: $\partial L/\partial x_i = g$ for the numbers
     and 0 at the NaN entries.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: an int, a tuple of ints, or None for every element.
         keepdim: keep the reduced dims with size 1.
+        dtype: cast `input` to this dtype first (as PyTorch).
 
     Returns:
         A Tensor.
     """
     from minigrad.ops.elementwise import where
 
-    xp = get_array_module(x._data)
-    if x.dtype.kind == "f":
-        x = where(xp.isnan(x._data), 0.0, x)
-    return _reduce_ops().sum(x, dim, keepdim)
+    if dtype is not None:
+        input = input.to(dtype)
+
+    xp = get_array_module(input._data)
+    if input.dtype.kind == "f":
+        input = where(xp.isnan(input._data), 0.0, input)
+    return _reduce_ops().sum(input, dim, keepdim)
 
 
-def nanmean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    r"""Computes the mean of all non-NaN elements of `x` along `dim` (`torch.nanmean`).
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    r"""Computes the mean of all non-NaN elements of `input` along `dim` (`torch.nanmean`).
 
     With $V$ the positions of a slice where $x_i$ is not NaN: $y = \frac{1}{|V|}\sum_{i \in V} x_i$
     (`nansum` over the count; NaN where $V$ is empty). Gradient: $\partial L/\partial x_i = g/|V|$
     for $i \in V$ and 0 at the NaN entries.
 
     Args:
-        x: a floating-point tensor.
+        input: a floating-point tensor.
         dim: an int, a tuple of ints, or None for every element.
         keepdim: keep the reduced dims with size 1.
+        dtype: cast `input` to this dtype first (as PyTorch).
 
     Returns:
-        A Tensor of the dtype of `x`.
+        A Tensor of the dtype of `input` (or `dtype`).
 
     Raises:
-        RuntimeError: for an integer or bool tensor.
+        RuntimeError: for an integer or bool tensor (after the cast).
     """
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"nanmean: expected a floating point tensor, got dtype {x.dtype}")
-    xp = get_array_module(x._data)
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"nanmean: expected a floating point tensor, got dtype {input.dtype}")
+    xp = get_array_module(input._data)
     axes = None if dim is None else normalize_axes(tuple(dim) if isinstance(dim, (tuple, list)) else (dim,),
-                                                   x.ndim, "nanmean")
-    count = (~xp.isnan(x._data)).sum(axis=axes, keepdims=keepdim)
+                                                   input.ndim, "nanmean")
+    count = (~xp.isnan(input._data)).sum(axis=axes, keepdims=keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return nansum(x, dim, keepdim) / Tensor._wrap(xp.asarray(count, dtype=x.dtype))
+        return nansum(input, dim, keepdim) / Tensor._wrap(xp.asarray(count, dtype=input.dtype))
 
 
 __all__ = [

@@ -54,19 +54,19 @@ class BroadcastTo(Function):
         return unbroadcast(g, self.shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
-    r"""Returns a tensor with the same data and number of elements as `x`, in the shape `shape`.
+def reshape(input: Tensor, *shape) -> Tensor:
+    r"""Returns a tensor with the same data and number of elements as `input`, in the shape `shape`.
 
     $\operatorname{vec}(y) = \operatorname{vec}(x)$: the $n$ elements of $x$, read in row-major
     order, fill the new shape in row-major order. Gradient:
     $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$. `view` is the same function.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred).
 
     Returns:
-        A Tensor of shape `shape` (`x` itself when the shape does not change).
+        A Tensor of shape `shape` (`input` itself when the shape does not change).
 
     Raises:
         ValueError: when `shape` does not hold $n$ elements.
@@ -74,56 +74,56 @@ def reshape(x: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        target = np.empty(x.shape, dtype=bool).reshape(shape).shape  # checks and infers -1
+        target = np.empty(input.shape, dtype=bool).reshape(shape).shape  # checks and infers -1
     except ValueError:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
+            f"reshape: cannot reshape a tensor of shape {input.shape} ({input.numel()} elements) "
             f"into shape {shape}"
         ) from None
-    if target == x.shape:
-        return x
-    return Reshape.apply(x, shape=target)
+    if target == input.shape:
+        return input
+    return Reshape.apply(input, shape=target)
 
 
 view = reshape
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    r"""Flattens `x` by reshaping dims `start_dim` to `end_dim` (inclusive) into one dim (`torch.flatten`).
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    r"""Flattens `input` by merging dims `start_dim` to `end_dim` (inclusive) into one (`torch.flatten`).
 
     A `reshape`: shape $(\dots, n_s, \dots, n_e, \dots) \to (\dots, \prod_{d=s}^{e} n_d, \dots)$ with the
     elements in the same row-major order; $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
     A 0-d tensor becomes shape (1,).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         start_dim: the first dim to flatten.
         end_dim: the last dim to flatten.
 
     Returns:
         A Tensor with dims `start_dim` to `end_dim` merged into one.
     """
-    if x.ndim == 0:
-        return reshape(x, 1)
-    start, end = normalize_axes((start_dim, end_dim), x.ndim, "flatten")
+    if input.ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_axes((start_dim, end_dim), input.ndim, "flatten")
     if start > end:
         raise RuntimeError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim} "
-                           f"(tensor of shape {x.shape})")
+                           f"(tensor of shape {input.shape})")
     n = 1
-    for s in x.shape[start : end + 1]:
+    for s in input.shape[start : end + 1]:
         n *= s
-    return reshape(x, x.shape[:start] + (n,) + x.shape[end + 1 :])
+    return reshape(input, input.shape[:start] + (n,) + input.shape[end + 1 :])
 
 
-def permute(x: Tensor, *dims) -> Tensor:
-    r"""Returns `x` with its dimensions permuted (`torch.permute`): `permute(x, 2, 0, 1)`.
+def permute(input: Tensor, *dims) -> Tensor:
+    r"""Returns `input` with its dimensions permuted (`torch.permute`): `permute(input, 2, 0, 1)`.
 
     Dim $d$ of $y$ is dim $\sigma(d)$ of $x$, $\sigma$ = `dims`: $y_{i_0 \dots i_{k-1}} = x_j$
     with $j_{\sigma(d)} = i_d$. Gradient: the inverse permutation,
     $\partial L/\partial x = \operatorname{permute}(g, \sigma^{-1})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         *dims: a permutation of $0, \dots, k-1$, as ints or one tuple (negative dims count from the end).
 
     Returns:
@@ -131,60 +131,60 @@ def permute(x: Tensor, *dims) -> Tensor:
     """
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    axes = normalize_axes(dims, x.ndim, "permute")
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
-    return Permute.apply(x, axes=axes)
+    axes = normalize_axes(dims, input.ndim, "permute")
+    if sorted(axes) != list(range(input.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {input.ndim} dims of {input.shape}")
+    return Permute.apply(input, axes=axes)
 
 
-def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
-    r"""Returns `x` with the dimensions `dim0` and `dim1` swapped (`torch.transpose`).
+def transpose(input: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    r"""Returns `input` with the dimensions `dim0` and `dim1` swapped (`torch.transpose`).
 
     $y_{\dots j \dots i \dots} = x_{\dots i \dots j \dots}$, with $i$ at position `dim0` and $j$ at
     `dim1` (the last two dims by default). Gradient: the same swap,
     $\partial L/\partial x = \operatorname{transpose}(g, \text{dim0}, \text{dim1})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim0: the first dim to swap.
         dim1: the second dim to swap.
 
     Returns:
         A Tensor with the sizes of `dim0` and `dim1` exchanged.
     """
-    d0, d1 = normalize_axes((dim0, dim1), x.ndim, "transpose")
-    axes = list(range(x.ndim))
+    d0, d1 = normalize_axes((dim0, dim1), input.ndim, "transpose")
+    axes = list(range(input.ndim))
     axes[d0], axes[d1] = axes[d1], axes[d0]
-    return Permute.apply(x, axes=tuple(axes))
+    return Permute.apply(input, axes=tuple(axes))
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
     r"""Returns a new tensor with a dimension of size one inserted at position `dim` (`torch.unsqueeze`).
 
     A `reshape`: $y_{\dots, 0, \dots} = x$ with the new index at `dim`, so
     $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
 
     Args:
-        x: the input tensor.
-        dim: where the new dim goes, in $[-k-1, k]$ for a $k$-dim `x`.
+        input: the input tensor.
+        dim: where the new dim goes, in $[-k-1, k]$ for a $k$-dim `input`.
 
     Returns:
         A Tensor with one more dim.
     """
-    if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {x.ndim} dims")
-    dim = dim % (x.ndim + 1)
-    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    if not -input.ndim - 1 <= dim <= input.ndim:
+        raise IndexError(f"unsqueeze: dim {dim} out of range for a tensor with {input.ndim} dims")
+    dim = dim % (input.ndim + 1)
+    return reshape(input, input.shape[:dim] + (1,) + input.shape[dim:])
 
 
-def squeeze(x: Tensor, dim=None) -> Tensor:
-    r"""Returns `x` with the specified dimensions of size 1 removed (`torch.squeeze`).
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    r"""Returns `input` with the specified dimensions of size 1 removed (`torch.squeeze`).
 
     A `reshape` dropping size-1 dims ($y = x$ element for element), so
     $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: an int or tuple of dims to remove if they have size 1 (others are kept); None
             removes every size-1 dim.
 
@@ -192,61 +192,62 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
         A Tensor with the same elements.
     """
     if dim is None:
-        axes = tuple(i for i, s in enumerate(x.shape) if s == 1)
+        axes = tuple(i for i, s in enumerate(input.shape) if s == 1)
     else:
         axes = tuple(a for a in normalize_axes((dim,) if isinstance(dim, int) else dim,
-                                               x.ndim, "squeeze") if x.shape[a] == 1)
-    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+                                               input.ndim, "squeeze") if input.shape[a] == 1)
+    return reshape(input, tuple(s for i, s in enumerate(input.shape) if i not in axes))
 
 
-def broadcast_to(x: Tensor, *shape) -> Tensor:
-    r"""Broadcasts `x` to the shape `shape` (`torch.broadcast_to`, NumPy's broadcasting rules).
+def broadcast_to(input: Tensor, *shape) -> Tensor:
+    r"""Broadcasts `input` to the shape `shape` (`torch.broadcast_to`, NumPy's broadcasting rules).
 
     $y_i = x_{i'}$, where $i'$ drops the new leading dims of $i$ and is 0 along the size-1 dims of
     $x$. Every element of $x$ is copied, so its gradient is the sum over its copies:
     $\partial L/\partial x$ = $g$ summed over the broadcast dims (`unbroadcast`).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         *shape: the target shape, as ints or one tuple.
 
     Returns:
-        A Tensor of shape `shape` (`x` itself when the shape does not change).
+        A Tensor of shape `shape` (`input` itself when the shape does not change).
     """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if shape == x.shape:
-        return x
+    if shape == input.shape:
+        return input
     try:
-        np.broadcast_shapes(x.shape, shape)
-        if len(shape) < x.ndim:
+        np.broadcast_shapes(input.shape, shape)
+        if len(shape) < input.ndim:
             raise ValueError
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    return BroadcastTo.apply(x, shape=shape)
+        raise ValueError(f"broadcast_to: cannot broadcast shape {input.shape} to {shape}") from None
+    return BroadcastTo.apply(input, shape=shape)
 
 
-def expand(x: Tensor, *sizes) -> Tensor:
-    r"""Returns `x` with singleton dimensions expanded to a larger size (`torch.Tensor.expand`).
+def expand(input: Tensor, *sizes) -> Tensor:
+    r"""Returns `input` with singleton dimensions expanded to a larger size (`torch.Tensor.expand`).
 
     `broadcast_to` with -1 meaning "keep this size": $y_i = x_{i'}$ with $i'$ 0 along the
     expanded dims, and $\partial L/\partial x$ = $g$ summed over the copies (`unbroadcast`).
 
     Args:
-        x: the input tensor.
-        *sizes: the new sizes, as ints or one tuple; -1 keeps a dim of `x` (not allowed for new leading dims).
+        input: the input tensor.
+        *sizes: the new sizes, as ints or one tuple; -1 keeps a dim of `input` (not for new leading
+            dims).
 
     Returns:
         A Tensor of the expanded shape.
     """
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    lead = len(sizes) - x.ndim
+    lead = len(sizes) - input.ndim
     if any(s == -1 for s in sizes[:lead]):
         raise ValueError(f"expand: -1 is not allowed for the new leading dims in {sizes} "
-                         f"(tensor of shape {x.shape})")
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
+                         f"(tensor of shape {input.shape})")
+    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(input, shape)
 
 
 # ============================================================================ indexing
@@ -487,15 +488,15 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]
     return tuple(pieces)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    r"""Attempts to split `x` into `chunks` pieces along `dim` (`torch.chunk`).
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    r"""Attempts to split `input` into `chunks` pieces along `dim` (`torch.chunk`).
 
     Pieces of size $s = \lceil n / \text{chunks} \rceil$ ($n$ the size of `dim`), the last one smaller,
-    as `split(x, s, dim)`: there may be fewer than `chunks` pieces (6 elements in 4 chunks give 3
-    of size 2). Gradient: each piece's gradient goes back to its slice of `x`.
+    as `split(input, s, dim)`: there may be fewer than `chunks` pieces (6 elements in 4 chunks give 3
+    of size 2). Gradient: each piece's gradient goes back to its slice of `input`.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         chunks: the number of pieces asked for, positive.
         dim: the dimension to split.
 
@@ -504,8 +505,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[dim]
-    return split(x, builtins.max(-(-n // chunks), 1), dim)  # an empty dim gives one empty piece
+    n = input.shape[dim]
+    return split(input, builtins.max(-(-n // chunks), 1), dim)  # an empty dim gives one empty piece
 
 
 class Pad(Function):
@@ -567,57 +568,57 @@ def _dims_arg(dims):
     return tuple(dims)
 
 
-def flip(x: Tensor, *dims) -> Tensor:
-    r"""Reverses the order of the elements of `x` along the dims in `dims` (`torch.flip`; a copy).
+def flip(input: Tensor, *dims) -> Tensor:
+    r"""Reverses the order of the elements of `input` along the dims in `dims` (`torch.flip`; a copy).
 
     $y_{\dots i \dots} = x_{\dots\, n-1-i\, \dots}$ along each flipped dim of size $n$. Gradient:
     the same flip, $\partial L/\partial x = \operatorname{flip}(g, \text{dims})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         *dims: the dims to flip, as ints or one tuple.
 
     Returns:
-        A new Tensor of the shape of `x`.
+        A new Tensor of the shape of `input`.
     """
-    axes = normalize_axes(_dims_arg(dims), x.ndim, "flip")
+    axes = normalize_axes(_dims_arg(dims), input.ndim, "flip")
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip: dims {dims} has a repeated dim")
-    return Flip.apply(x, dims=axes) if axes else x.clone()
+    return Flip.apply(input, dims=axes) if axes else input.clone()
 
 
-def fliplr(x: Tensor) -> Tensor:
-    r"""Flips `x` in the left/right direction, returning a new tensor (`torch.fliplr`).
+def fliplr(input: Tensor) -> Tensor:
+    r"""Flips `input` in the left/right direction, returning a new tensor (`torch.fliplr`).
 
     $y_{i, j, \dots} = x_{i,\, n-1-j,\, \dots}$ (dim 1 reversed, $n$ its size);
     $\partial L/\partial x = \operatorname{fliplr}(g)$.
 
     Args:
-        x: a tensor with at least 2 dims.
+        input: a tensor with at least 2 dims.
 
     Returns:
-        A new Tensor of the shape of `x`.
+        A new Tensor of the shape of `input`.
     """
-    if x.ndim < 2:
-        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {x.shape}")
-    return flip(x, 1)
+    if input.ndim < 2:
+        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {input.shape}")
+    return flip(input, 1)
 
 
-def flipud(x: Tensor) -> Tensor:
-    r"""Flips `x` in the up/down direction, returning a new tensor (`torch.flipud`).
+def flipud(input: Tensor) -> Tensor:
+    r"""Flips `input` in the up/down direction, returning a new tensor (`torch.flipud`).
 
     $y_{i, \dots} = x_{n-1-i,\, \dots}$ (dim 0 reversed, $n$ its size);
     $\partial L/\partial x = \operatorname{flipud}(g)$.
 
     Args:
-        x: a tensor with at least 1 dim.
+        input: a tensor with at least 1 dim.
 
     Returns:
-        A new Tensor of the shape of `x`.
+        A new Tensor of the shape of `input`.
     """
-    if x.ndim < 1:
-        raise RuntimeError(f"flipud: input must be >= 1-d, got shape {x.shape}")
-    return flip(x, 0)
+    if input.ndim < 1:
+        raise RuntimeError(f"flipud: input must be >= 1-d, got shape {input.shape}")
+    return flip(input, 0)
 
 
 class Roll(Function):
@@ -633,36 +634,36 @@ class Roll(Function):
         return get_array_module(g).roll(g, back, axis=self.dims)
 
 
-def roll(x: Tensor, shifts, dims=None) -> Tensor:
-    r"""Rolls `x` along the given dimension(s) (`torch.roll`), wrapping around.
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    r"""Rolls `input` along the given dimension(s) (`torch.roll`), wrapping around.
 
     $y_i = x_{(i - s) \bmod n}$ along each dim of size $n$ with its shift $s$: elements leaving one
     end come back at the other. Gradient: the roll undone,
     $\partial L/\partial x = \operatorname{roll}(g, -s)$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         shifts: an int, or a tuple of ints with one per entry of `dims`.
-        dims: an int or tuple of dims; None rolls `x` as if flattened, then restores its shape.
+        dims: an int or tuple of dims; None rolls `input` as if flattened, then restores its shape.
 
     Returns:
-        A new Tensor of the shape of `x`.
+        A new Tensor of the shape of `input`.
     """
     if dims is None:
         if isinstance(shifts, (tuple, list)):
             if len(shifts) != 1:
                 raise RuntimeError(f"roll: shifts {shifts} needs dims (one shift per dim)")
             shifts = shifts[0]
-        return Roll.apply(x, shifts=int(shifts), dims=None)
+        return Roll.apply(input, shifts=int(shifts), dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts {shifts} and dims {dims} must have the same length")
-    return Roll.apply(x, shifts=shifts, dims=normalize_axes(dims, x.ndim, "roll"))
+    return Roll.apply(input, shifts=shifts, dims=normalize_axes(dims, input.ndim, "roll"))
 
 
-def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
-    r"""Rotates `x` by 90 degrees `k` times in the plane of `dims` (`torch.rot90`).
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    r"""Rotates `input` by 90 degrees `k` times in the plane of `dims` (`torch.rot90`).
 
     The rotation goes from the first dim towards the second. For $k = 1$ and a matrix with $n_1$
     columns: $y_{ij} = x_{j,\, n_1 - 1 - i}$ (a flip of dim 1, then a transpose); $k = 2$ flips
@@ -670,7 +671,7 @@ def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     those flips and transposes: $\partial L/\partial x = \operatorname{rot90}(g, -k, \text{dims})$.
 
     Args:
-        x: a tensor with at least 2 dims.
+        input: a tensor with at least 2 dims.
         k: the number of quarter turns (negative turns the other way).
         dims: the two dims of the plane.
 
@@ -678,30 +679,30 @@ def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         A new Tensor, the two dims' sizes exchanged when $k$ is odd.
     """
     dims = tuple(dims)
-    if len(dims) != 2 or x.ndim < 2:
+    if len(dims) != 2 or input.ndim < 2:
         raise RuntimeError(f"rot90: expected 2 dims and a tensor with >= 2 dims, got dims {dims}, "
-                           f"shape {x.shape}")
-    d0, d1 = normalize_axes(dims, x.ndim, "rot90")
+                           f"shape {input.shape}")
+    d0, d1 = normalize_axes(dims, input.ndim, "rot90")
     if d0 == d1:
         raise RuntimeError(f"rot90: the rotation dims must differ, got {dims}")
     k %= 4
     if k == 0:
-        return x.clone()
+        return input.clone()
     if k == 2:
-        return flip(x, d0, d1)
+        return flip(input, d0, d1)
     if k == 1:
-        return transpose(flip(x, d1), d0, d1)
-    return flip(transpose(x, d0, d1), d1)
+        return transpose(flip(input, d1), d0, d1)
+    return flip(transpose(input, d0, d1), d1)
 
 
-def movedim(x: Tensor, source, destination) -> Tensor:
-    r"""Moves the dims of `x` at `source` to the positions `destination` (`torch.movedim`; alias `moveaxis`).
+def movedim(input: Tensor, source, destination) -> Tensor:
+    r"""Moves the dims of `input` at `source` to the positions `destination` (`torch.movedim`, `moveaxis`).
 
     A `permute` $\sigma$ (the other dims keep their order): $y_{i_0 \dots i_{k-1}} = x_j$ with
     $j_{\sigma(d)} = i_d$, and $\partial L/\partial x = \operatorname{permute}(g, \sigma^{-1})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         source: a dim or a tuple of dims to move.
         destination: their new positions, as many as in `source`.
 
@@ -712,62 +713,62 @@ def movedim(x: Tensor, source, destination) -> Tensor:
     dst = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: source {source} and destination {destination} differ in length")
-    src = normalize_axes(src, x.ndim, "movedim")
-    dst = normalize_axes(dst, x.ndim, "movedim")
-    order = [d for d in range(x.ndim) if d not in src]
+    src = normalize_axes(src, input.ndim, "movedim")
+    dst = normalize_axes(dst, input.ndim, "movedim")
+    order = [d for d in range(input.ndim) if d not in src]
     for d, s_ in sorted(zip(dst, src)):
         order.insert(d, s_)
-    return permute(x, *order) if x.ndim else x
+    return permute(input, *order) if input.ndim else input
 
 
 moveaxis = movedim
 
 
-def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     r"""Alias for `transpose` (`torch.swapaxes`, `torch.swapdims`): swaps the dims `axis0` and `axis1`.
 
     $y_{\dots j \dots i \dots} = x_{\dots i \dots j \dots}$ ($i$ at `axis0`, $j$ at `axis1`);
     $\partial L/\partial x = \operatorname{transpose}(g, \text{axis0}, \text{axis1})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         axis0: the first dim to swap.
         axis1: the second dim to swap.
 
     Returns:
         A Tensor with the sizes of the two dims exchanged.
     """
-    return transpose(x, axis0, axis1)
+    return transpose(input, axis0, axis1)
 
 
 swapdims = swapaxes
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    r"""Expands the dimension `dim` of `x` over multiple dimensions of sizes `sizes` (`torch.unflatten`).
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    r"""Expands the dimension `dim` of `input` over multiple dimensions of sizes `sizes` (`torch.unflatten`).
 
     The inverse of `flatten`, a `reshape`: the size $n$ of `dim` becomes $(s_0, \dots, s_{m-1})$ with
     $\prod_l s_l = n$, elements in the same row-major order;
     $\partial L/\partial x = \operatorname{reshape}(g, x.\text{shape})$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dim to expand.
         sizes: the new sizes; one may be -1 (inferred).
 
     Returns:
         A Tensor with `len(sizes) - 1` more dims.
     """
-    (axis,) = normalize_axes((dim,), x.ndim, "unflatten")
+    (axis,) = normalize_axes((dim,), input.ndim, "unflatten")
     sizes = tuple(sizes)
     known = 1
     for s_ in sizes:
         known *= s_ if s_ != -1 else 1
-    inferred = tuple(x.shape[axis] // known if s_ == -1 and known else s_ for s_ in sizes)
-    if builtins.sum(s_ == -1 for s_ in sizes) > 1 or int(np.prod(inferred)) != x.shape[axis]:
+    inferred = tuple(input.shape[axis] // known if s_ == -1 and known else s_ for s_ in sizes)
+    if builtins.sum(s_ == -1 for s_ in sizes) > 1 or int(np.prod(inferred)) != input.shape[axis]:
         raise RuntimeError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {dim} "
-                           f"({x.shape[axis]}) of input {x.shape}")
-    return reshape(x, x.shape[:axis] + inferred + x.shape[axis + 1:])
+                           f"({input.shape[axis]}) of input {input.shape}")
+    return reshape(input, input.shape[:axis] + inferred + input.shape[axis + 1:])
 
 
 # ============================================================================ repeating
@@ -796,50 +797,50 @@ class Repeat(Function):
         return summed.reshape(self.shape)
 
 
-def repeat(x: Tensor, *sizes) -> Tensor:
-    r"""Repeats `x` along the specified dimensions (`torch.Tensor.repeat`): `repeat(x, 2, 3)` tiles it 2 × 3.
+def repeat(input: Tensor, *sizes) -> Tensor:
+    r"""Repeats `input` along the given dims (`torch.Tensor.repeat`): `repeat(input, 2, 3)` tiles it 2 × 3.
 
-    With `x` given leading 1-dims up to `len(sizes)` dims of sizes $n_d$:
+    With `input` given leading 1-dims up to `len(sizes)` dims of sizes $n_d$:
     $y_{i_0 \dots i_{D-1}} = x_{i_0 \bmod n_0,\, \dots,\, i_{D-1} \bmod n_{D-1}}$. Each element is
     copied once per tile, so $\partial L/\partial x_j = \sum_{i:\, i \bmod n = j} g_i$, the sum of $g$
     over the tiles.
 
     Args:
-        x: the input tensor.
-        *sizes: the number of copies along each dim, as ints or one tuple, at least `x.ndim` of them.
+        input: the input tensor.
+        *sizes: the number of copies along each dim, as ints or one tuple, at least `input.ndim` of them.
 
     Returns:
         A Tensor of shape $(r_0 n_0, \dots, r_{D-1} n_{D-1})$ for `sizes` $= (r_0, \dots, r_{D-1})$.
     """
     sizes = _dims_arg(sizes)
-    if len(sizes) < x.ndim:
+    if len(sizes) < input.ndim:
         raise RuntimeError(f"repeat: number of dimensions of repeat dims {sizes} can not be smaller "
-                           f"than number of dimensions of tensor {x.shape}")
+                           f"than number of dimensions of tensor {input.shape}")
     if builtins.any(s_ < 0 for s_ in sizes):
         raise RuntimeError(f"repeat: repeats {sizes} must be non-negative")
-    return Repeat.apply(x, reps=sizes)
+    return Repeat.apply(input, reps=sizes)
 
 
-def tile(x: Tensor, *dims) -> Tensor:
-    r"""Constructs a tensor by repeating the elements of `x` (`torch.tile`).
+def tile(input: Tensor, *dims) -> Tensor:
+    r"""Constructs a tensor by repeating the elements of `input` (`torch.tile`).
 
-    `repeat` with `dims` padded with 1s in front when it has fewer entries than `x` has dims:
+    `repeat` with `dims` padded with 1s in front when it has fewer entries than `input` has dims:
     $y_{i} = x_{i \bmod n}$ dim by dim, and $\partial L/\partial x_j = \sum_{i:\, i \bmod n = j} g_i$
     (the sum of $g$ over the tiles).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         *dims: the number of copies along each dim, as ints or one tuple.
 
     Returns:
         The tiled Tensor.
     """
     dims = _dims_arg(dims)
-    return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + dims))
 
 
-def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
-    r"""Repeats the elements of `x` (`torch.repeat_interleave`): `[a, b]` with 2 gives `[a, a, b, b]`.
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    r"""Repeats the elements of `input` (`torch.repeat_interleave`): `[a, b]` with 2 gives `[a, a, b, b]`.
 
     Slice $i$ along `dim` is repeated $r_i$ times in place:
     $y_{\dots j \dots} = x_{\dots\, \text{idx}_j\, \dots}$ with $\text{idx} = (0^{r_0}, 1^{r_1}, \dots)$
@@ -848,9 +849,9 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
     one tensor, `repeat_interleave(counts)` returns the int64 indices $\text{idx}$ (not differentiable).
 
     Args:
-        x: the input tensor (or the counts, when `repeats` is None).
+        input: the input tensor (or the counts, when `repeats` is None).
         repeats: an int or a 1-D tensor with one count $r_i$ per slice.
-        dim: the dimension to repeat along; None flattens `x` first.
+        dim: the dimension to repeat along; None flattens `input` first.
         output_size: accepted for PyTorch's signature and ignored.
 
     Returns:
@@ -859,16 +860,16 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
     from minigrad.ops.index import index_select
 
     if repeats is None:  # repeat_interleave(repeats): the indices 0, 1, ... repeated
-        counts = x._data if isinstance(x, Tensor) else np.asarray(x)
+        counts = input._data if isinstance(input, Tensor) else np.asarray(input)
         xp = get_array_module(counts)
         return Tensor._wrap(xp.repeat(xp.arange(counts.shape[0]), counts).astype(np.int64))
     if dim is None:
-        x, dim = reshape(x, -1), 0
-    (axis,) = normalize_axes((dim,), x.ndim, "repeat_interleave") or (0,)
-    if x.ndim == 0:
-        x = reshape(x, 1)
-    n = x.shape[axis]
-    xp = get_array_module(x._data)
+        input, dim = reshape(input, -1), 0
+    (axis,) = normalize_axes((dim,), input.ndim, "repeat_interleave") or (0,)
+    if input.ndim == 0:
+        input = reshape(input, 1)
+    n = input.shape[axis]
+    xp = get_array_module(input._data)
     counts = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
     if counts.ndim > 1 or (counts.ndim == 1 and counts.shape[0] not in (1, n)):
         raise RuntimeError(f"repeat_interleave: repeats must be an int or have one count per slice "
@@ -876,7 +877,7 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None) -> Tensor:
     if counts.size and int(counts.min()) < 0:
         raise RuntimeError("repeat_interleave: repeats can not be negative")
     index = xp.repeat(xp.arange(n), xp.broadcast_to(counts.reshape(-1), (n,)))
-    return index_select(x, axis, index)
+    return index_select(input, axis, index)
 
 
 # ============================================================================ triangles and diagonals
@@ -896,40 +897,40 @@ class Triangle(Function):
         return xp.triu(g, self.diagonal) if self.upper else xp.tril(g, self.diagonal)
 
 
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    r"""Returns the lower triangle of the last two dims of `x`, the other elements set to 0 (`torch.tril`).
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    r"""Returns the lower triangle of the last two dims of `input`, the other elements 0 (`torch.tril`).
 
     $y_{ij} = x_{ij}$ where $j - i \le d$ ($d$ = `diagonal`) and 0 elsewhere. The gradient is masked
     the same way: $\partial L/\partial x = \operatorname{tril}(g, d)$.
 
     Args:
-        x: a tensor with at least 2 dims (a batch of matrices).
+        input: a tensor with at least 2 dims (a batch of matrices).
         diagonal: $d$: 0 keeps the main diagonal, $> 0$ also that many diagonals above it, $< 0$ fewer.
 
     Returns:
-        A Tensor of the shape of `x`.
+        A Tensor of the shape of `input`.
     """
-    if x.ndim < 2:
-        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {x.shape}")
-    return Triangle.apply(x, diagonal=diagonal, upper=False)
+    if input.ndim < 2:
+        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {input.shape}")
+    return Triangle.apply(input, diagonal=diagonal, upper=False)
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    r"""Returns the upper triangle of the last two dims of `x`, the other elements set to 0 (`torch.triu`).
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    r"""Returns the upper triangle of the last two dims of `input`, the other elements 0 (`torch.triu`).
 
     $y_{ij} = x_{ij}$ where $j - i \ge d$ ($d$ = `diagonal`) and 0 elsewhere. The gradient is masked
     the same way: $\partial L/\partial x = \operatorname{triu}(g, d)$.
 
     Args:
-        x: a tensor with at least 2 dims (a batch of matrices).
+        input: a tensor with at least 2 dims (a batch of matrices).
         diagonal: $d$: 0 keeps the main diagonal, $> 0$ starts that many diagonals above it, $< 0$ below.
 
     Returns:
-        A Tensor of the shape of `x`.
+        A Tensor of the shape of `input`.
     """
-    if x.ndim < 2:
-        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {x.shape}")
-    return Triangle.apply(x, diagonal=diagonal, upper=True)
+    if input.ndim < 2:
+        raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {input.shape}")
+    return Triangle.apply(input, diagonal=diagonal, upper=True)
 
 
 def _diagonal_index(shape, offset, dim1, dim2):
@@ -959,8 +960,8 @@ class Diagonal(Function):
         return dx
 
 
-def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    r"""Returns the diagonal of `x` with respect to `dim1` and `dim2` as its last dim (`torch.diagonal`).
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    r"""Returns the diagonal of `input` with respect to `dim1` and `dim2` as its last dim (`torch.diagonal`).
 
     With $o$ = `offset` and $(a, b) = (\max(-o, 0), \max(o, 0))$:
     $y_{\dots k} = x_{\dots,\, a + k,\, b + k}$ over (dim1, dim2) ($o > 0$ is above the main
@@ -968,7 +969,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     PyTorch.
 
     Args:
-        x: a tensor with at least 2 dims.
+        input: a tensor with at least 2 dims.
         offset: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
         dim1: the dim of the rows.
         dim2: the dim of the columns.
@@ -976,11 +977,11 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     Returns:
         A Tensor without dim1 and dim2, and with the diagonal as its last dim.
     """
-    d1, d2 = normalize_axes((dim1, dim2), x.ndim, "diagonal")
-    if x.ndim < 2 or d1 == d2:
+    d1, d2 = normalize_axes((dim1, dim2), input.ndim, "diagonal")
+    if input.ndim < 2 or d1 == d2:
         raise RuntimeError(f"diagonal: dimensions cannot be identical {dim1}, {dim2} "
-                           f"(tensor of shape {x.shape})")
-    return Diagonal.apply(x, offset=offset, dim1=d1, dim2=d2)
+                           f"(tensor of shape {input.shape})")
+    return Diagonal.apply(input, offset=offset, dim1=d1, dim2=d2)
 
 
 class DiagEmbed(Function):
@@ -1001,32 +1002,32 @@ class DiagEmbed(Function):
         return get_array_module(g).diagonal(g, self.offset, self.dim1, self.dim2).copy()
 
 
-def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
-    r"""Creates a tensor whose diagonals in the planes (dim1, dim2) are filled by `x` (`torch.diag_embed`).
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    r"""A tensor whose diagonals in the planes (dim1, dim2) are filled by `input` (`torch.diag_embed`).
 
-    The last dim of `x` (size $n$) goes on diagonal $o$ = `offset` of two new dims of size $n + |o|$:
+    The last dim of `input` (size $n$) goes on diagonal $o$ = `offset` of two new dims of size $n + |o|$:
     $y_{\dots,\, a + k,\, b + k} = x_{\dots k}$ with $(a, b) = (\max(-o, 0), \max(o, 0))$, zeros
     elsewhere. Gradient: that diagonal of $g$,
     $\partial L/\partial x = \operatorname{diagonal}(g, o, \text{dim1}, \text{dim2})$.
 
     Args:
-        x: the input tensor (a 0-d one is read as shape (1,)).
+        input: the input tensor (a 0-d one is read as shape (1,)).
         offset: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
         dim1: the dim of the rows, in the result.
         dim2: the dim of the columns, in the result.
 
     Returns:
-        A Tensor with one more dim than `x`.
+        A Tensor with one more dim than `input`.
     """
-    d1, d2 = normalize_axes((dim1, dim2), x.ndim + 1, "diag_embed")
+    d1, d2 = normalize_axes((dim1, dim2), input.ndim + 1, "diag_embed")
     if d1 == d2:
         raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
-    if x.ndim == 0:
-        x = reshape(x, 1)
-    return DiagEmbed.apply(x, offset=offset, dim1=d1, dim2=d2)
+    if input.ndim == 0:
+        input = reshape(input, 1)
+    return DiagEmbed.apply(input, offset=offset, dim1=d1, dim2=d2)
 
 
-def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     r"""Returns the diagonal matrix of a vector, or the diagonal of a matrix (`torch.diag`).
 
     With $o$ = `diagonal` and $(a, b) = (\max(-o, 0), \max(o, 0))$: a vector $x$ of $n$ elements gives
@@ -1035,34 +1036,34 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     $\partial L/\partial X$ = zeros holding $g$ on that diagonal.
 
     Args:
-        x: a 1-D or 2-D tensor.
+        input: a 1-D or 2-D tensor.
         diagonal: which diagonal: 0 the main one, $> 0$ above it, $< 0$ below.
 
     Returns:
-        A 2-D Tensor for a 1-D `x`, a 1-D Tensor for a 2-D `x`.
+        A 2-D Tensor for a 1-D `input`, a 1-D Tensor for a 2-D `input`.
     """
-    if x.ndim == 1:
-        return DiagEmbed.apply(x, offset=diagonal, dim1=0, dim2=1)
-    if x.ndim == 2:
-        return Diagonal.apply(x, offset=diagonal, dim1=0, dim2=1)
-    raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+    if input.ndim == 1:
+        return DiagEmbed.apply(input, offset=diagonal, dim1=0, dim2=1)
+    if input.ndim == 2:
+        return Diagonal.apply(input, offset=diagonal, dim1=0, dim2=1)
+    raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {input.shape}")
 
 
-def trace(x: Tensor) -> Tensor:
+def trace(input: Tensor) -> Tensor:
     r"""Returns the sum of the elements of the main diagonal of a matrix (`torch.trace`).
 
     $y = \operatorname{tr} X = \sum_i X_{ii}$, so $\partial L/\partial X = g\, I$ (ones on the main
     diagonal, zeros elsewhere, rectangular like $X$), through `diagonal` and `sum`.
 
     Args:
-        x: a 2-D tensor.
+        input: a 2-D tensor.
 
     Returns:
         A 0-d Tensor.
     """
-    if x.ndim != 2:
-        raise RuntimeError(f"trace: expected a matrix, got shape {x.shape}")
-    return Diagonal.apply(x, offset=0, dim1=0, dim2=1).sum()
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {input.shape}")
+    return Diagonal.apply(input, offset=0, dim1=0, dim2=1).sum()
 
 
 # ============================================================================ combining
@@ -1251,14 +1252,14 @@ def column_stack(tensors) -> Tensor:
     return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    r"""Returns a narrowed version of `x`: the slice `start : start + length` along `dim` (`torch.narrow`).
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    r"""Returns a narrowed `input`: the slice `start : start + length` along `dim` (`torch.narrow`).
 
     $y_{\dots i \dots} = x_{\dots,\, s + i,\, \dots}$ for $0 \le i < \ell$. Gradient: zeros of the shape of
-    `x` with $g$ written into that slice.
+    `input` with $g$ written into that slice.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to narrow.
         start: the first index $s$ (negative counts from the end).
         length: the number of elements $\ell$ to keep.
@@ -1266,13 +1267,13 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     Returns:
         A Tensor of size `length` along `dim`.
     """
-    (axis,) = normalize_axes((dim,), x.ndim, "narrow")
+    (axis,) = normalize_axes((dim,), input.ndim, "narrow")
     if start < 0:
-        start += x.shape[axis]
-    if not 0 <= start <= start + length <= x.shape[axis]:
+        start += input.shape[axis]
+    if not 0 <= start <= start + length <= input.shape[axis]:
         raise IndexError(f"narrow: start {start} + length {length} exceeds dim {dim} of size "
-                         f"{x.shape[axis]}")
-    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+                         f"{input.shape[axis]}")
+    return getitem(input, (slice(None),) * axis + (slice(start, start + length),))
 
 
 class Unfold(Function):

@@ -43,8 +43,8 @@ def _squeeze_or_keep(t: Tensor, axis: int, keepdim: bool) -> Tensor:
     return t if keepdim else t.squeeze(axis)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
-    r"""Sorts the elements of `x` along `dim` in ascending order by value (`torch.sort`).
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    r"""Sorts the elements of `input` along `dim` in ascending order by value (`torch.sort`).
 
     $y = x_{\pi}$ along `dim`: $y_i = x_{\pi(i)}$ with $\pi$ the sorting permutation of each slice,
     $x_{\pi(0)} \le x_{\pi(1)} \le \dots$ (reversed with `descending=True`). Always stable (equal
@@ -53,7 +53,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     gradient of the place it was sorted to (tied elements each their own).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to sort along.
         descending: sort from the largest down.
         stable: accepted for PyTorch's signature; the sort is always stable.
@@ -61,50 +61,51 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = F
     Returns:
         The named tuple `(values, indices)`: the sorted tensor and the int64 $\pi(i)$ (not differentiable).
     """
-    if x.ndim == 0:
-        return return_types.sort(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
-    axis = _dim(x, dim, "sort")
-    idx = _argsort(x._data, axis, descending).astype(np.int64)
-    return return_types.sort(gather(x, axis, idx), Tensor._wrap(idx))
+    if input.ndim == 0:
+        zero = Tensor._wrap(get_array_module(input._data).zeros((), np.int64))
+        return return_types.sort(input.clone(), zero)
+    axis = _dim(input, dim, "sort")
+    idx = _argsort(input._data, axis, descending).astype(np.int64)
+    return return_types.sort(gather(input, axis, idx), Tensor._wrap(idx))
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
-    r"""Returns the indices that sort `x` along `dim` in ascending order by value (`torch.argsort`).
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    r"""Returns the indices that sort `input` along `dim` in ascending order by value (`torch.argsort`).
 
     The sorting permutation $\pi$ of each slice, $x_{\pi(0)} \le x_{\pi(1)} \le \dots$ (stable; NaN
-    last, reversed with `descending=True`): `sort(x, dim, descending).indices`. Integer valued,
+    last, reversed with `descending=True`): `sort(input, dim, descending).indices`. Integer valued,
     so not differentiable.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to sort along.
         descending: order from the largest down.
         stable: accepted for PyTorch's signature; the order is always stable.
 
     Returns:
-        An int64 Tensor of the shape of `x`.
+        An int64 Tensor of the shape of `input`.
     """
-    return sort(x, dim, descending, stable=stable).indices
+    return sort(input, dim, descending, stable=stable).indices
 
 
-def msort(x: Tensor) -> Tensor:
-    r"""Sorts the elements of `x` along its first dimension in ascending order by value (`torch.msort`).
+def msort(input: Tensor) -> Tensor:
+    r"""Sorts the elements of `input` along its first dimension in ascending order by value (`torch.msort`).
 
     $y_{i\dots} = x_{\pi(i)\dots}$ with $\pi$ the stable sorting permutation of each column, as
-    `sort(x, 0).values`; the gradient goes back through the same permutation,
+    `sort(input, 0).values`; the gradient goes back through the same permutation,
     $\partial L/\partial x_{\pi(i)\dots} = g_{i\dots}$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
 
     Returns:
-        A Tensor of the shape of `x`.
+        A Tensor of the shape of `input`.
     """
-    return sort(x, 0).values
+    return sort(input, 0).values
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    r"""Returns the `k` largest elements of `x` along `dim` (`torch.topk`).
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    r"""Returns the `k` largest elements of `input` along `dim` (`torch.topk`).
 
     $y_i = x_{\pi(i)}$ for $i < k$, with $\pi$ the stable descending sort permutation
     (ascending with `largest=False`): of equal values, the one at the lower index comes first.
@@ -112,7 +113,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     $i < k$ and 0 for the rest, including unselected copies of a tied value.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         k: how many elements to keep, $0 \le k \le$ the size of `dim`.
         dim: the dimension to select along.
         largest: the largest values if True, else the smallest.
@@ -121,16 +122,16 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     Returns:
         The named tuple `(values, indices)`, both of size `k` along `dim`; `indices` is int64.
     """
-    n = x.shape[_dim(x, dim, "topk")] if x.ndim else 1
+    n = input.shape[_dim(input, dim, "topk")] if input.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size {n} "
-                           f"(shape {x.shape})")
-    if x.ndim == 0:
-        return return_types.topk(*sort(x))
-    axis = _dim(x, dim, "topk")
-    idx = _argsort(x._data, axis, largest).astype(np.int64)
+                           f"(shape {input.shape})")
+    if input.ndim == 0:
+        return return_types.topk(*sort(input))
+    axis = _dim(input, dim, "topk")
+    idx = _argsort(input._data, axis, largest).astype(np.int64)
     idx = idx[(slice(None),) * axis + (slice(0, k),)]
-    return return_types.topk(gather(x, axis, idx), Tensor._wrap(idx))
+    return return_types.topk(gather(input, axis, idx), Tensor._wrap(idx))
 
 
 def _pick(x: Tensor, axis: int, position, keepdim: bool, result):
@@ -148,15 +149,15 @@ def _pick(x: Tensor, axis: int, position, keepdim: bool, result):
     return result(_squeeze_or_keep(values, axis, keepdim), indices)
 
 
-def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
-    r"""Returns the `k`-th smallest element of each slice of `x` along `dim` (`torch.kthvalue`).
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    r"""Returns the `k`-th smallest element of each slice of `input` along `dim` (`torch.kthvalue`).
 
     $y = x_{\pi(k-1)}$ with $\pi$ the stable ascending sort permutation, so among equal values the
     one at the lower index ranks first. The gradient goes to that one element:
     $\partial L/\partial x_{\pi(k-1)} = g$, and 0 everywhere else (its tied copies included).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         k: the rank, counted from 1.
         dim: the dimension to search along.
         keepdim: keep `dim` with size 1.
@@ -164,18 +165,18 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     Returns:
         The named tuple `(values, indices)`; `indices` (int64) is $\pi(k-1)$.
     """
-    if x.ndim == 0:
+    if input.ndim == 0:
         if k != 1:
             raise RuntimeError(f"kthvalue: k={k} out of range for a 0-d tensor")
-        return kthvalue_result(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
-    axis = _dim(x, dim, "kthvalue")
-    if not 1 <= k <= x.shape[axis]:
-        raise RuntimeError(f"kthvalue: k={k} out of range for dim {dim} of size {x.shape[axis]}")
-    return _pick(x, axis, k - 1, keepdim, kthvalue_result)
+        return kthvalue_result(input.clone(), Tensor._wrap(get_array_module(input._data).zeros((), np.int64)))
+    axis = _dim(input, dim, "kthvalue")
+    if not 1 <= k <= input.shape[axis]:
+        raise RuntimeError(f"kthvalue: k={k} out of range for dim {dim} of size {input.shape[axis]}")
+    return _pick(input, axis, k - 1, keepdim, kthvalue_result)
 
 
-def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
-    r"""Returns the median of the values in `x` (`torch.median`), the lower one for an even count.
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    r"""Returns the median of the values in `input` (`torch.median`), the lower one for an even count.
 
     For $n$ values, $y = x_{\pi(m)}$ with $m = \lfloor (n-1)/2 \rfloor$ and $\pi$ the stable
     ascending sort permutation (of an even count, the smaller of the two middle values). A slice
@@ -183,7 +184,7 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
     $\partial L/\partial x_{\pi(m)} = g$, 0 elsewhere (equal values are ranked by index).
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to reduce; None reduces every element.
         keepdim: keep `dim` with size 1.
 
@@ -191,13 +192,13 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
         A 0-d Tensor when `dim` is None, else the named tuple `(values, indices)`.
     """
     if dim is None:
-        flat = x.reshape(-1)
+        flat = input.reshape(-1)
         if flat.shape[0] == 0:
             raise RuntimeError("median: cannot compute the median of an empty tensor without dim")
         return _median_along(flat, 0, False).values
-    if x.ndim == 0:
-        return median_result(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
-    return _median_along(x, _dim(x, dim, "median"), keepdim)
+    if input.ndim == 0:
+        return median_result(input.clone(), Tensor._wrap(get_array_module(input._data).zeros((), np.int64)))
+    return _median_along(input, _dim(input, dim, "median"), keepdim)
 
 
 def _median_along(x: Tensor, axis: int, keepdim: bool):
@@ -215,15 +216,15 @@ def _median_along(x: Tensor, axis: int, keepdim: bool):
     return _pick(x, axis, positions, keepdim, median_result)
 
 
-def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False):
-    r"""Returns the median of the values in `x`, ignoring NaN values (`torch.nanmedian`).
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    r"""Returns the median of the values in `input`, ignoring NaN values (`torch.nanmedian`).
 
     With $c$ non-NaN values in a slice, $y = x_{\pi(m)}$, $m = \lfloor (c-1)/2 \rfloor$, $\pi$ the
     stable ascending sort permutation (NaN last): the lower median of the numbers, NaN only
     where the slice is all NaN. Gradient: $\partial L/\partial x_{\pi(m)} = g$, 0 elsewhere.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to reduce; None reduces every element.
         keepdim: keep `dim` with size 1.
 
@@ -231,37 +232,38 @@ def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False):
         A 0-d Tensor when `dim` is None, else the named tuple `(values, indices)`.
     """
     if dim is None:
-        return nanmedian(x.reshape(-1), 0).values
-    if x.ndim == 0:
-        return median_result(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
-    axis = _dim(x, dim, "nanmedian")
-    xp = get_array_module(x._data)
-    count = x.shape[axis] - (xp.isnan(x._data).sum(axis=axis, keepdims=True) if x.dtype.kind == "f" else 0)
+        return nanmedian(input.reshape(-1), 0).values
+    if input.ndim == 0:
+        return median_result(input.clone(), Tensor._wrap(get_array_module(input._data).zeros((), np.int64)))
+    axis = _dim(input, dim, "nanmedian")
+    xp = get_array_module(input._data)
+    nans = xp.isnan(input._data).sum(axis=axis, keepdims=True) if input.dtype.kind == "f" else 0
+    count = input.shape[axis] - nans
     positions = xp.maximum((count - 1) // 2, 0).astype(np.int64)
-    positions = xp.broadcast_to(positions, x.shape[:axis] + (1,) + x.shape[axis + 1:])
-    return _pick(x, axis, positions, keepdim, median_result)
+    positions = xp.broadcast_to(positions, input.shape[:axis] + (1,) + input.shape[axis + 1:])
+    return _pick(input, axis, positions, keepdim, median_result)
 
 
-def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
-    r"""Returns the mode of each slice of `x` along `dim`: the value that appears most often (`torch.mode`).
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    r"""Returns the mode of each slice of `input` along `dim`: its most frequent value (`torch.mode`).
 
     $y = \arg\max_v \#\{i : x_i = v\}$, the smallest such $v$ when several are equally frequent;
     its index is the **last** position $p$ with $x_p = y$. The gradient goes to that one element:
     $\partial L/\partial x_p = g$ and 0 for the other copies of $y$.
 
     Args:
-        x: the input tensor.
+        input: the input tensor.
         dim: the dimension to reduce.
         keepdim: keep `dim` with size 1.
 
     Returns:
         The named tuple `(values, indices)`; `indices` (int64) is $p$.
     """
-    if x.ndim == 0:
-        return mode_result(x.clone(), Tensor._wrap(get_array_module(x._data).zeros((), np.int64)))
-    axis = _dim(x, dim, "mode")
-    xp = get_array_module(x._data)
-    data = xp.moveaxis(x._data, axis, -1)
+    if input.ndim == 0:
+        return mode_result(input.clone(), Tensor._wrap(get_array_module(input._data).zeros((), np.int64)))
+    axis = _dim(input, dim, "mode")
+    xp = get_array_module(input._data)
+    data = xp.moveaxis(input._data, axis, -1)
     order = xp.argsort(data, axis=-1, kind="stable")
     ordered = xp.take_along_axis(data, order, axis=-1)
     # run lengths in the sorted values: a new run starts where the value changes
@@ -277,8 +279,8 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     in_best = run_id == best_run[..., None]
     # the last occurrence: the largest original position inside the best run (stable sort)
     last = xp.where(in_best, order, -1).max(axis=-1)
-    idx = xp.expand_dims(last, axis).astype(np.int64) if x.ndim > 1 else last.reshape(1).astype(np.int64)
-    values = gather(x, axis, idx)
+    idx = xp.expand_dims(last, axis).astype(np.int64) if input.ndim > 1 else last.reshape(1).astype(np.int64)
+    values = gather(input, axis, idx)
     indices = Tensor._wrap(idx if keepdim else idx.squeeze(axis))
     return mode_result(_squeeze_or_keep(values, axis, keepdim), indices)
 
