@@ -115,9 +115,10 @@ def ones(*shape, dtype=None, requires_grad=False, device=None) -> Tensor:
     return _make(np.ones(_shape(shape)), dtype, requires_grad, device)
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
-    """A tensor filled with ``fill_value`` (int64 for an int, bool for a bool, as PyTorch)."""
-    array = np.full(_shape((shape,)), fill_value)
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value`` (int64 for an int, bool for a bool,
+    as PyTorch)."""
+    array = np.full(_shape((size,)), fill_value)
     if dtype is None and array.dtype.kind in "biu":
         return Tensor(array, device=device)
     return _make(array, dtype, requires_grad, device)
@@ -146,33 +147,41 @@ def rand(*shape, generator=None, dtype=None, requires_grad=False, device=None) -
     return _make(_numpy_rng(generator).random(_shape(shape)), dtype, requires_grad, device)
 
 
-def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randint(*args, low=0, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
     r"""Random integers in $[\text{low}, \text{high})$, int64 by default.
 
-    PyTorch's signatures: ``randint(high, size)`` and ``randint(low, high, size)``
-    (``size`` a tuple, positionally or by keyword).
+    PyTorch's signatures: ``randint(high, size)`` and ``randint(low, high, size)``, each
+    argument positionally or by keyword (``low`` defaults to 0).
     """
+    args = list(args)
     if size is None:
-        *bounds, size = args
-    else:
-        bounds = list(args)
-    if len(bounds) == 1:
-        low, high = 0, bounds[0]
-    elif len(bounds) == 2:
-        low, high = bounds
-    else:
+        if not args:
+            raise TypeError("randint: missing the size (a tuple)")
+        size = args.pop()
+    if len(args) > 2 or (len(args) == 2 and high is not None):
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    if high is None:
+        raise TypeError("randint: missing high (randint(high, size) or randint(low, high, size))")
     size = (size,) if isinstance(size, int) else tuple(size)
     array = _numpy_rng(generator).integers(low, high, size=size)
     return Tensor(array, dtype=dtype or np.int64, device=device, requires_grad=requires_grad)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
-    return Tensor(_numpy_rng(generator).permutation(n), dtype=dtype or np.int64, device=device)
+    return Tensor(_numpy_rng(generator).permutation(n), dtype=dtype or np.int64, device=device,
+                  requires_grad=requires_grad)
 
 
-def normal(mean, std, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None) -> Tensor:
     r"""Samples from $\mathcal{N}(\text{mean}, \text{std}^2)$ (float means/stds and a ``size``)."""
     mean = mean._data if isinstance(mean, Tensor) else mean
     std = std._data if isinstance(std, Tensor) else std
@@ -202,41 +211,48 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     return Tensor(result[0] if probs.ndim == 1 else result, device=input.device)
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing ``array``'s memory (``torch.from_numpy``): writes show in both."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray, got {type(array).__name__}")
-    return Tensor(array)
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing ``ndarray``'s memory (``torch.from_numpy``): writes show in both."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(ndarray).__name__}")
+    return Tensor(ndarray)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    """Zeros with the shape, dtype and device of ``t``."""
-    xp = backend.get_array_module(t._data)
-    return Tensor(xp.zeros(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def _like(input: Tensor, array, requires_grad, device) -> Tensor:
+    """``array`` (made like ``input``) as a leaf tensor, moved to ``device`` if one is given."""
+    return Tensor(array if device is None else backend.to_device(array, device), requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    """Ones with the shape, dtype and device of ``t``."""
-    xp = backend.get_array_module(t._data)
-    return Tensor(xp.ones(t.shape, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def zeros_like(input: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Zeros with the shape, dtype and device of ``input`` (unless ``dtype``/``device`` are given)."""
+    xp = backend.get_array_module(input._data)
+    return _like(input, xp.zeros(input.shape, dtype=dtype or input.dtype), requires_grad, device)
 
 
-def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    """N(0, 1) samples with the shape and device of ``t``."""
-    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)
+def ones_like(input: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Ones with the shape, dtype and device of ``input`` (unless ``dtype``/``device`` are given)."""
+    xp = backend.get_array_module(input._data)
+    return _like(input, xp.ones(input.shape, dtype=dtype or input.dtype), requires_grad, device)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    """``fill_value`` with the shape, dtype and device of ``t``."""
-    xp = backend.get_array_module(t._data)
-    return Tensor(xp.full(t.shape, fill_value, dtype=dtype or t.dtype), requires_grad=requires_grad)
+def randn_like(input: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """N(0, 1) samples with the shape and device of ``input``."""
+    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                 device=input.device if device is None else device)
 
 
-def empty_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    """An uninitialised tensor like ``t`` (minigrad fills it with zeros)."""
-    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+def full_like(input: Tensor, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """``fill_value`` with the shape, dtype and device of ``input``."""
+    xp = backend.get_array_module(input._data)
+    return _like(input, xp.full(input.shape, fill_value, dtype=dtype or input.dtype), requires_grad, device)
 
 
-def rand_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    """Uniform $[0, 1)$ samples with the shape and device of ``t``."""
-    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)
+def empty_like(input: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """An uninitialised tensor like ``input`` (minigrad fills it with zeros)."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def rand_like(input: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Uniform $[0, 1)$ samples with the shape and device of ``input``."""
+    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                device=input.device if device is None else device)

@@ -138,8 +138,11 @@ def _is_safetensors_path(path) -> bool:
     return os.fspath(path).lower().endswith(".safetensors")
 
 
-def save(obj, path) -> None:
-    """Write ``obj`` (a state dict, or a nested dict of them) to ``path``, atomically.
+def save(obj, f) -> None:
+    """Write ``obj`` (a state dict, or a nested dict of them) to the file ``f``, atomically.
+
+    ``f`` is a path (PyTorch's parameter name; a file object is not accepted: the write
+    goes to a temporary file beside the target, then is renamed over it).
 
     The format follows the suffix: ``.safetensors`` writes a safetensors file
     (needs the ``safetensors`` package), anything else an ``.npz`` (the name is
@@ -156,6 +159,7 @@ def save(obj, path) -> None:
                 "so save its weights instead: minigrad.save(model.state_dict(), path), then "
                 "build the model in code and call model.load_state_dict(minigrad.load(path))")
         raise TypeError(f"save: expected a dict (such as model.state_dict()), got {type(obj).__name__}")
+    path = f
     arrays: dict = {}
     structure = _encode(obj, (), arrays)
     if _is_safetensors_path(path):
@@ -476,13 +480,13 @@ def _load_safetensors(path, size: int, limit: int, explicit: bool):
     return arrays if structure is None else _decode(structure, arrays)
 
 
-def load(path, map_location=None, weights_only=None, *, max_bytes: int | None = None) -> dict:
+def load(f, map_location=None, weights_only=None, *, max_bytes: int | None = None) -> dict:
     """Read a checkpoint (``.npz`` or ``.safetensors``) back into a dict of NumPy arrays.
 
     Load a model with ``model.load_state_dict(minigrad.load(path))``.
 
     Args:
-        path: the file; its format is recognised from its content.
+        f: the file's path (PyTorch's parameter name); its format is recognised from its content.
         map_location: accepted for PyTorch compatibility and not needed: arrays
             always come back as NumPy arrays on the CPU, and ``load_state_dict``
             moves them to the model's device.
@@ -501,7 +505,7 @@ def load(path, map_location=None, weights_only=None, *, max_bytes: int | None = 
         FileNotFoundError: there is no such file.
     """
     del map_location, weights_only  # see the docstring: nothing to do for either
-    path = os.fspath(path) if not isinstance(path, str) else path
+    path = os.fspath(f) if not isinstance(f, str) else f
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a directory, not a checkpoint file")
     size = os.path.getsize(path)

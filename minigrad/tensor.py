@@ -470,9 +470,14 @@ class Tensor(tensor_methods.TensorMethods):
         return self.shape[0]
 
     # ------------------------------------------------------------------ conversion
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shares memory on the CPU; no graph)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array (shares memory on the CPU; no graph).
+
+        ``force=True`` (PyTorch's) copies a device tensor to the host instead of raising.
+        """
         if self.device != "cpu":
+            if force:
+                return backend.to_device(self._data, "cpu")
             raise TypeError("numpy(): the tensor is on 'cuda'; call .cpu() first")
         return self._data
 
@@ -578,25 +583,30 @@ class Tensor(tensor_methods.TensorMethods):
         return self.dtype.itemsize
 
     # ------------------------------------------------------------------ new_* factories
-    def new_tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
-        """A copy of ``data`` with this tensor's dtype and device (unless ``dtype`` is given)."""
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """A copy of ``data`` with this tensor's dtype and device (unless ``dtype``/``device`` are given)."""
         array = data._data.copy() if isinstance(data, Tensor) else data
-        return Tensor(array, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
+        return Tensor(array, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+        """A tensor of shape ``size`` filled with ``fill_value``, this tensor's dtype and device
+        (unless ``dtype``/``device`` are given)."""
         xp = get_array_module(self._data)
         size = (size,) if isinstance(size, int) else tuple(size)
         array = xp.full(size, fill_value, dtype=dtype or self.dtype)
+        if device is not None:
+            array = backend.to_device(array, device)
         return Tensor(array, requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        return self.new_full(_size_arg(size), 0, dtype=dtype, requires_grad=requires_grad)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_full(_size_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        return self.new_full(_size_arg(size), 1, dtype=dtype, requires_grad=requires_grad)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_full(_size_arg(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False) -> Tensor:
-        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     # ------------------------------------------------------------------ PyTorch's other names
     def view_as(self, other: Tensor) -> Tensor:
@@ -608,17 +618,17 @@ class Tensor(tensor_methods.TensorMethods):
     def expand_as(self, other: Tensor) -> Tensor:
         return _ops.expand(self, *other.shape)
 
-    def mm(self, other: Tensor) -> Tensor:
+    def mm(self, mat2: Tensor) -> Tensor:
         """Matrix product of two 2-D tensors."""
-        if self.ndim != 2 or other.ndim != 2:
-            raise RuntimeError(f"mm: expected 2-D tensors, got shapes {self.shape} and {other.shape}")
-        return _ops.matmul(self, other)
+        if self.ndim != 2 or mat2.ndim != 2:
+            raise RuntimeError(f"mm: expected 2-D tensors, got shapes {self.shape} and {mat2.shape}")
+        return _ops.matmul(self, mat2)
 
-    def bmm(self, other: Tensor) -> Tensor:
+    def bmm(self, mat2: Tensor) -> Tensor:
         """Batched matrix product of two 3-D tensors (b, n, m) @ (b, m, p)."""
-        if self.ndim != 3 or other.ndim != 3:
-            raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {self.shape} and {other.shape}")
-        return _ops.matmul(self, other)
+        if self.ndim != 3 or mat2.ndim != 3:
+            raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {self.shape} and {mat2.shape}")
+        return _ops.matmul(self, mat2)
 
     def t(self) -> Tensor:
         """Transpose of a tensor with at most 2 dims."""
@@ -836,9 +846,12 @@ class Tensor(tensor_methods.TensorMethods):
         """In place: every element becomes 0."""
         return self._inplace(_ops.fill, 0)
 
-    def copy_(self, src, non_blocking: bool = False) -> Tensor:
-        """In place: copy ``src`` (broadcast, cast to this dtype, moved to this device) into self."""
-        return self._inplace(_ops.copy_from, src)
+    def copy_(self, other, non_blocking: bool = False) -> Tensor:
+        """In place: copy ``other`` (broadcast, cast to this dtype, moved to this device) into self.
+
+        (PyTorch's docs call it ``src``; its schema, which keyword calls follow, ``other``.)
+        """
+        return self._inplace(_ops.copy_from, other)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         r"""In place: samples from $\mathcal{N}(\text{mean}, \text{std}^2)$."""

@@ -60,6 +60,8 @@ ALLOWED = {
     "tensor.expand.implicit": "PyTorch's tracing internals (\"internal use only\" in its docs)",
     "tensor.uniform_.from": "`from` is a Python keyword: PyTorch's own callers can only pass it positionally",
     "tensor.to.other": "a TorchScript-only name: PyTorch's Python x.to(other=y) is a TypeError too",
+    "tensor.copy_.src": "PyTorch's docs say copy_(src), but torch 2.13's x.copy_(src=y) is a TypeError: "
+                        "the keyword is other= (checked), which minigrad takes",
     "tensor.pin_memory.device": "pin_memory is a no-op in minigrad (no page-locked memory)",
     "functional.max_pool2d_with_indices.return_indices":
         "the _with_indices variant returns the indices whatever the flag says (PyTorch: the same)",
