@@ -109,17 +109,23 @@ def _resolve_target(path: Path) -> Path:
     return target
 
 
-def _create_temp(target: Path, mode: int | None) -> tuple[int, Path]:
-    """Create ``.NAME.<pid>-<random>.tmp`` beside ``target``, exclusively, with ``open()``'s mode."""
+def _create_temp(target: Path, mode: int | None, candidates: list) -> tuple[int, Path]:
+    """Create ``.NAME.<pid>-<random>.tmp`` beside ``target``, exclusively, with ``open()``'s mode.
+
+    The name is appended to ``candidates`` before the file is created (and taken off again
+    if it exists already), so the caller can remove it whenever an exception arrives.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
         os, "O_CLOEXEC", 0)
     for _ in range(100):
         token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(8))
         tmp = target.with_name(f".{target.name}.{os.getpid()}-{token}.tmp")
+        candidates.append(tmp)
         try:
             # 0o666: the kernel subtracts the umask, exactly as for open(path, "w")
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
+            candidates.pop()  # someone else's file: never ours to remove
             continue
         if mode is not None and hasattr(os, "fchmod"):
             try:
@@ -211,16 +217,20 @@ def atomic_write(path):
     except FileNotFoundError:
         pass
     with _SigtermGuard():
-        fd, tmp = _create_temp(target, mode)
+        # each candidate name is noted *before* the file is created: a signal's exception
+        # (Ctrl-C, SIGTERM) right after the creation still finds the file to remove
+        candidates: list[Path] = []
         try:
+            fd, tmp = _create_temp(target, mode, candidates)
             with os.fdopen(fd, "wb") as f:
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, target)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            for name in candidates:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
             raise
         _fsync_directory(target.parent)
 

@@ -93,6 +93,37 @@ def test_sigterm_during_save_removes_the_temporary_and_keeps_the_old_file(tmp_pa
     _check_old_or_new(path)
 
 
+SIGNAL_WHILE_CREATING = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import minigrad
+    from minigrad import io
+
+    real_create = io._create_temp
+
+    def create_then_signal(target, mode, candidates):  # the signal lands right after the file exists
+        fd, tmp = real_create(target, mode, candidates)
+        os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+        return fd, tmp
+
+    io._create_temp = create_then_signal
+    try:
+        minigrad.save({"w": np.zeros(3)}, sys.argv[1])
+    except KeyboardInterrupt:
+        sys.exit(3)
+""")
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX signals")
+@pytest.mark.parametrize("name, code", [("SIGTERM", -signal.SIGTERM), ("SIGINT", 3)])
+def test_a_signal_just_after_the_temporary_is_created_leaves_nothing(tmp_path, name, code):
+    path = tmp_path / "ck.npz"
+    child = subprocess.run([sys.executable, "-c", SIGNAL_WHILE_CREATING, str(path), name],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == code, child.stderr
+    assert temporaries(tmp_path) == [] and not path.exists()
+
+
 @pytest.mark.skipif(not POSIX, reason="POSIX signals")
 @pytest.mark.parametrize("mode", ["stalled", "stalled", "loop"])
 def test_sigkill_leftovers_are_removed_by_the_next_save(tmp_path, mode):
