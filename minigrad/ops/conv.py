@@ -134,7 +134,8 @@ def _conv_samples(x_pad, cols, y, w_mat, bias, geometry):
     """The forward for a block of samples: cols = im2col(x_pad) (n, OH·OW, KH·KW·C),
     y = cols W_matᵀ + b (n, OH·OW, O)."""
     xp = get_array_module(x_pad)
-    cols[...] = windows(x_pad, *geometry).reshape(cols.shape)
+    patches = windows(x_pad, *geometry)  # a strided view (n, OH, OW, KH, KW, C): no copy yet
+    cols.reshape(patches.shape)[...] = patches  # the one copy, straight into cols
     xp.matmul(cols, w_mat.T, out=y)
     if bias is not None:
         y += bias
