@@ -20,6 +20,17 @@
 #
 # Environment: PYTHON (default .venv/bin/python), MUTATION_CHILDREN (parallel mutants,
 # default 1), MUTATION_WORKDIR (where the copies go; default a new folder under /tmp).
+#
+# Sampled mode, for modules too big for a full run (ops/ has ~17,000 mutants):
+#   MUTATION_SAMPLE=600 MUTATION_SEED=0 scripts/mutation.sh ops
+# generates every mutant, draws 600 of them (seeded, stratified by file: each file gets
+# its share in proportion to its mutants), runs only those, and prints the estimated
+# score with a 95% Wilson interval, for the module and per file.
+# Rerun the mutants a sampled or full run did not kill, after adding tests, in the same copy:
+#   MUTATION_WORKDIR=/tmp/minigrad-mutation.XXXX MUTATION_RERUN=1 scripts/mutation.sh ops
+# (it copies the checkout's tests/test_mutation_kills*.py, or the files listed in
+# MUTATION_RERUN_TESTS, and scripts/mutation/ into the copy, leaves minigrad/ as it was,
+# and reruns the mutants listed as not killed in the copy's score.json).
 # It runs under `nice -n 19` with one thread per BLAS library: it is meant for a quiet
 # hour on a shared machine, not for CI. See docs/concepts/mutation-testing.md.
 set -euo pipefail
@@ -56,15 +67,49 @@ copy_tree() {  # copy the working tree as it is (tracked and untracked files, no
     cp -r "$dest/kernels" "$dest/minigrad/kernels"
 }
 
+SAMPLE=${MUTATION_SAMPLE:-}
+SEED=${MUTATION_SEED:-0}
+RERUN=${MUTATION_RERUN:-0}
+if [[ "$RERUN" == 1 && -z "${MUTATION_WORKDIR:-}" ]]; then
+    echo "mutation.sh: MUTATION_RERUN=1 needs MUTATION_WORKDIR, the folder of the earlier run" >&2
+    exit 2
+fi
+
 for name in $MODULES; do
     dir="$WORKROOT/$name"
-    rm -rf "$dir"
-    copy_tree "$dir"
-    $HELPER config "$name" >> "$dir/pyproject.toml"
-    echo "== $name: mutating in $dir (log: $dir/mutmut.log)"
+    names=()
+    if [[ "$RERUN" == 1 ]]; then
+        if [[ ! -f "$dir/score.json" ]]; then
+            echo "mutation.sh: no earlier run in $dir (no score.json)" >&2
+            exit 2
+        fi
+        # the kill tests only (tests/test_mutation_kills*.py, or MUTATION_RERUN_TESTS): other test
+        # files may already expect code newer than the copy's minigrad/, which stays as it was
+        rerun_tests=${MUTATION_RERUN_TESTS:-$(cd "$REPO" && ls tests/test_mutation_kills*.py)}
+        (cd "$REPO" && tar --exclude=__pycache__ -cf - $rerun_tests scripts/mutation) | tar -C "$dir" -xf -
+        mapfile -t names < <("$PYTHON" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["not_killed"]))' "$dir/score.json" | grep .)
+        if [[ ${#names[@]} -eq 0 ]]; then
+            echo "== $name: nothing to rerun"
+            (cd "$dir" && $HELPER report "$name" "$dir")
+            continue
+        fi
+        cp "$dir/mutmut.log" "$dir/mutmut.first.log" 2>/dev/null || true
+        echo "== $name: rerunning ${#names[@]} mutants not killed in $dir (log: $dir/mutmut.log)"
+    else
+        rm -rf "$dir"
+        copy_tree "$dir"
+        $HELPER config "$name" >> "$dir/pyproject.toml"
+        if [[ -n "$SAMPLE" ]]; then
+            (cd "$dir" && nice -n 19 $HELPER sample "$dir" "$SAMPLE" "$SEED") > "$dir/generate.log" 2>&1 \
+                || { echo "mutation.sh: generating mutants failed, see $dir/generate.log" >&2; exit 1; }
+            grep -E '^   sample:' "$dir/generate.log" || true
+            mapfile -t names < "$dir/sample.txt"
+        fi
+        echo "== $name: mutating in $dir (log: $dir/mutmut.log)"
+    fi
     start=$(date +%s)
     status=0
-    (cd "$dir" && nice -n 19 "$MUTMUT" run --max-children "$CHILDREN") > "$dir/mutmut.log" 2>&1 || status=$?
+    (cd "$dir" && nice -n 19 "$MUTMUT" run --max-children "$CHILDREN" "${names[@]}") > "$dir/mutmut.log" 2>&1 || status=$?
     elapsed=$(( $(date +%s) - start ))
     if [[ $status -ne 0 ]]; then
         echo "== $name: mutmut failed (exit $status) after ${elapsed}s; the end of $dir/mutmut.log:" >&2

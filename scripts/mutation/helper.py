@@ -5,6 +5,7 @@ Usage (scripts/mutation.sh calls it; the paths are the repository's):
     python scripts/mutation/helper.py resolve ARG...        # module names for gradcheck, minigrad/ops/, ...
     python scripts/mutation/helper.py config NAME           # the [tool.mutmut] table for module NAME
     python scripts/mutation/helper.py report NAME WORKDIR   # the score of a finished run in WORKDIR
+    python scripts/mutation/helper.py sample WORKDIR N SEED # generate the mutants, draw N of them
 
 The score is ``killed / (mutants - known equivalent ones)``, where "killed" counts
 mutmut's ``killed`` and ``timeout`` verdicts and the known equivalent mutants are
@@ -12,12 +13,26 @@ listed, with a reason each, in scripts/mutation/equivalent.txt. A mutant listed
 there that no longer survives is reported as a stale entry: mutmut numbers the
 mutants of a function in order, so editing a function renumbers them and the
 list must be judged again for that function.
+
+Sampled mode (``MUTATION_SAMPLE=N``): ``sample`` generates the mutants in WORKDIR
+(mutmut's own generation step, without running anything), draws N of them with a
+seeded generator, stratified by source file (each file gets its share of N in
+proportion to its number of mutants, largest remainders first, then a uniform draw
+without replacement inside the file), and writes their names to
+``WORKDIR/sample.txt``. ``report`` then scores only those mutants and adds a 95%
+Wilson interval, for the module and per file: the sample estimates the score a
+full run would give. With proportional allocation the pooled proportion is the
+stratified estimate; the interval ignores the finite-population correction
+(conservative when the sample is a small part of the mutants).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import math
+import os
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -97,9 +112,76 @@ def verdicts(workdir: Path, paths: dict | None = None) -> dict[str, str]:
     return out
 
 
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval for ``k`` successes out of ``n`` (as fractions)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
+    """Split ``n`` draws over strata in proportion to ``sizes`` (largest remainder method)."""
+    total = sum(sizes.values())
+    n = min(n, total)
+    exact = {k: n * v / total for k, v in sizes.items()}
+    out = {k: int(x) for k, x in exact.items()}
+    rest = sorted(sizes, key=lambda k: (-(exact[k] - out[k]), k))
+    for k in rest[: n - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
+def generate(workdir: Path) -> None:
+    """Create the mutants in ``workdir`` (mutmut's generation step of ``mutmut run``, nothing run)."""
+    os.chdir(workdir)
+    from mutmut import __main__ as mm
+    from mutmut.mutation.trampoline import set_mutant_under_test
+
+    set_mutant_under_test("mutant_generation")
+    Path("mutants").mkdir(exist_ok=True)
+    mm.copy_src_dir()
+    mm.copy_also_copy_files()
+    mm.setup_source_paths()
+    mm.store_lines_covered_by_tests()
+    mm.create_mutants(1)
+
+
+def sample(workdir: Path, n: int, seed: int) -> int:
+    """Generate the mutants, draw ``n`` stratified by file, write ``workdir/sample.txt``."""
+    generate(workdir)
+    paths: dict[str, str] = {}
+    status = verdicts(workdir, paths)
+    by_file: dict[str, list[str]] = {}
+    for key in sorted(status):
+        by_file.setdefault(paths[key], []).append(key)
+    quota = allocate({f: len(v) for f, v in by_file.items()}, n)
+    rng = random.Random(seed)
+    chosen = []
+    for f in sorted(by_file):
+        chosen += sorted(rng.sample(by_file[f], quota[f]))
+    (workdir / "sample.txt").write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    print(f"   sample: {len(chosen)} of {len(status)} mutants (seed {seed}, stratified by file)")
+    return 0
+
+
+def read_sample(workdir: Path) -> list[str] | None:
+    path = workdir / "sample.txt"
+    if not path.exists():
+        return None
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def report(name: str, workdir: Path) -> int:
     paths: dict[str, str] = {}
     status = verdicts(workdir, paths)
+    population = Counter(paths.values())
+    drawn = read_sample(workdir)
+    if drawn is not None:
+        status = {k: status[k] for k in drawn}
     counts = Counter(status.values())
     equivalent = load_equivalent()
     eq_here = {k: r for k, r in equivalent.items() if k in status and status[k] not in KILLED}
@@ -109,9 +191,32 @@ def report(name: str, workdir: Path) -> int:
     open_ = sorted(k for k, s in status.items() if s not in KILLED and s != "skipped" and k not in eq_here)
 
     score = 100.0 * killed / relevant if relevant else 100.0
-    print(f"== {name}: {killed} killed / {relevant} non-equivalent mutants = {score:.1f}%")
+    what = "sampled non-equivalent mutants" if drawn is not None else "non-equivalent mutants"
+    print(f"== {name}: {killed} killed / {relevant} {what} = {score:.1f}%")
     print(f"   ({len(status)} mutants: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f"; {len(eq_here)} listed as equivalent in scripts/mutation/equivalent.txt)")
+    per_file = {}
+    if drawn is not None:
+        lo, hi = wilson(killed, relevant)
+        print(f"   estimated score {score:.1f}%, 95% Wilson interval [{100 * lo:.1f}%, {100 * hi:.1f}%]"
+              f" (sample of {len(drawn)} out of {sum(population.values())} mutants)")
+        print(f"   {'file':<40} {'mutants':>7} {'sampled':>7} {'equiv':>5} {'killed':>6}"
+              "  score   95% interval")
+        for f in sorted(population):
+            keys = [k for k in status if paths[k] == f]
+            if not keys:
+                continue
+            k_eq = sum(1 for k in keys if k in eq_here)
+            k_skip = sum(1 for k in keys if status[k] == "skipped")
+            k_kill = sum(1 for k in keys if status[k] in KILLED)
+            n_rel = len(keys) - k_eq - k_skip
+            lo, hi = wilson(k_kill, n_rel)
+            pct = 100.0 * k_kill / n_rel if n_rel else 100.0
+            per_file[f] = {"mutants": population[f], "sampled": len(keys), "equivalent": k_eq,
+                           "killed": k_kill, "non_equivalent": n_rel, "score": round(pct, 2),
+                           "ci95": [round(100 * lo, 2), round(100 * hi, 2)]}
+            print(f"   {f:<40} {population[f]:>7} {len(keys):>7} {k_eq:>5} {k_kill:>6}"
+                  f"  {pct:5.1f}%  [{100 * lo:.1f}%, {100 * hi:.1f}%]")
     for k in stale:
         print(f"   stale entry in equivalent.txt (now killed): {k}")
 
@@ -126,6 +231,10 @@ def report(name: str, workdir: Path) -> int:
             print(f"     {k}: {status[k]}")
     summary = {"module": name, "killed": killed, "non_equivalent": relevant, "score": round(score, 2),
                "counts": dict(counts), "equivalent": eq_here, "not_killed": open_, "stale": stale}
+    if drawn is not None:
+        lo, hi = wilson(killed, relevant)
+        summary.update(sampled=len(drawn), population=sum(population.values()),
+                       ci95=[round(100 * lo, 2), round(100 * hi, 2)], per_file=per_file)
     (workdir / "score.json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
@@ -140,6 +249,8 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 3 and argv[0] == "report":
         return report(argv[1], Path(argv[2]))
+    if len(argv) == 4 and argv[0] == "sample":
+        return sample(Path(argv[1]).resolve(), int(argv[2]), int(argv[3]))
     print(__doc__, file=sys.stderr)
     return 2
 
