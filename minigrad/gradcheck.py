@@ -111,7 +111,7 @@ def _numerical_grad(fn, inputs, t: Tensor, r, eps: float):
 
 def _compare(i: int, shape, analytic, numerical, atol: float, rtol: float) -> None:
     err = np.abs(analytic - numerical)
-    bad = err > atol + rtol * np.abs(numerical)
+    bad = ~(err <= atol + rtol * np.abs(numerical))  # NaN is never close (as torch.allclose)
     if not bad.any():
         return
     rel = err / np.maximum(np.abs(numerical), atol)

@@ -157,3 +157,19 @@ def test_float32_inputs_are_refused_not_silently_upcast():
     x = mg.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="input 0 has dtype float32"):
         mg.gradcheck(lambda x: x * 2, [mg.tensor(np.ones(2), requires_grad=True), x][1:])
+
+
+@pytest.mark.parametrize("poison", [np.nan, np.inf])
+def test_a_nan_or_inf_gradient_is_refused(poison):
+    """A comparison with NaN is False: 'err > tolerance' let a NaN gradient pass."""
+
+    class Poisoned(Function):
+        def forward(self, x):
+            return x * 2.0
+
+        def backward(self, g):
+            return g * 2.0 + poison
+
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="input 0"):
+        mg.gradcheck(lambda x: Poisoned.apply(x), [x])
