@@ -420,3 +420,14 @@ def test_huber_loss_weight(rng):
     assert gradcheck(lambda a, b, c: F.huber_loss(a, b, delta=0.5, weight=c), [t64(x), t64(y), t64(w)])
     with pytest.raises(ValueError, match=r"huber_loss: weights and input must have the same size"):
         F.huber_loss(t64(x), t64(y), weight=t64(w[0]))
+
+
+def test_ctc_loss_of_an_empty_target_is_all_blanks():
+    """Regression: a target of length 0 crashed (a broadcast of the skip transitions); the loss is
+    -Σ_t log y_{t,blank}, as PyTorch's (2.9591 for the numbers below)."""
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.25, 0.25], [0.8, 0.1, 0.1], [0.3, 0.3, 0.4]])
+    lp = minigrad.tensor(np.log(probs)[:, None, :], dtype=minigrad.float64, requires_grad=True)
+    empty = minigrad.tensor(np.zeros((1, 0), dtype=np.int64))
+    loss = F.ctc_loss(lp, empty, [4], [0], reduction="sum")
+    assert loss.item() == pytest.approx(-np.log(probs[:, 0]).sum(), rel=1e-12)
+    assert gradcheck(lambda t: F.ctc_loss(t, empty, [4], [0], reduction="sum"), [lp])

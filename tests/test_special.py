@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import minigrad
 from minigrad.ops import special
 
 
@@ -124,3 +125,17 @@ def test_device_arrays_get_the_same_values_on_the_cupy_standin():
         np.testing.assert_array_equal(got64.get(), special.erf_exact(x32.astype(np.float64)))
     finally:
         undo()
+
+
+def test_erfinv_float64_keeps_its_digits_next_to_one():
+    """Regression: Newton's method on erf y - x lost every digit near x = ±1 (5.5519 for
+    1 - 1e-15 where the answer is 5.67591574...); it now runs on log erfc there."""
+    x = np.array([1 - 1e-15, -(1 - 1e-10), 0.9999, 0.5, -0.3, 1e-300])
+    y = minigrad.erfinv(minigrad.tensor(x)).numpy()
+    # the exact inverse, checked through erfc (1 - x is exact for x >= 1/2)
+    for xi, yi in zip(x, y):
+        if abs(xi) > 0.5:
+            assert math.erfc(abs(yi)) == pytest.approx(1 - abs(xi), rel=1e-12)
+        else:
+            assert math.erf(yi) == pytest.approx(xi, rel=1e-14, abs=1e-300)
+    assert y[0] == pytest.approx(5.675915739, rel=1e-9)

@@ -1149,9 +1149,21 @@ def _erfinv_newton(x):
         pb = pb * wb + c
     y = xp.where(small, ps, pb) * x64
     finite = xp.abs(x64) < 1
-    for _ in range(3):  # Newton: y -= (erf y - x) / erf'(y)
-        step = (_erf_array(xp.where(finite, y, 0)) - x64) / (2 / math.sqrt(math.pi) * xp.exp(-y * y))
-        y = xp.where(finite, y - step, y)
+    # Newton on a = |x|: y -= (erf y - a) / erf'(y). Near a = 1, erf y - a loses every digit to
+    # cancellation, so for a > 1/2 it runs on log erfc y = log(1 - a) instead (1 - a is exact
+    # there, and log erfc is nearly -y², which Newton solves in a few steps from afar):
+    # y -= (log erfc y - log(1 - a)) / (d/dy log erfc y),  d/dy log erfc y = -erf'(y) / erfc y
+    a, y = xp.abs(x64), xp.abs(y)
+    tail = finite & (a > 0.5)
+    log_tail = xp.log(xp.where(tail, 1 - a, 1))
+    for _ in range(4):
+        y_safe = xp.where(finite, y, 0)
+        slope = 2 / math.sqrt(math.pi) * xp.exp(-y_safe * y_safe)  # erf'(y)
+        erfc = _erf_array(y_safe, complement=True)
+        tail_step = -(xp.log(xp.where(tail, erfc, 1)) - log_tail) * erfc / slope
+        body_step = (_erf_array(y_safe) - a) / slope
+        y = xp.where(finite, y - xp.where(tail, tail_step, body_step), y)
+    y = xp.copysign(y, x64)
     y = xp.where(x64 == 1, np.inf, xp.where(x64 == -1, -np.inf, y))
     return y.astype(x.dtype)
 

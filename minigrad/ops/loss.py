@@ -1242,7 +1242,7 @@ def _ctc_alpha_beta(lp, label, blank):
     for t in range(1, T):
         prev = alpha[t - 1]
         one = np.concatenate(([-np.inf], prev[:-1]))
-        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], prev[:-2])), neg_inf)
+        two = np.where(skip, np.concatenate(([-np.inf, -np.inf], prev[:-2]))[:n], neg_inf)  # n = 1: empty
         alpha[t] = lp[t, ext] + _logsumexp3(prev, one, two)
     beta = np.full((T, n), -np.inf)
     beta[T - 1, n - 1] = lp[T - 1, ext[n - 1]]
@@ -1253,7 +1253,7 @@ def _ctc_alpha_beta(lp, label, blank):
     for t in range(T - 2, -1, -1):
         nxt = beta[t + 1]
         one = np.concatenate((nxt[1:], [-np.inf]))
-        two = np.where(skip_from, np.concatenate((nxt[2:], [-np.inf, -np.inf])), neg_inf)
+        two = np.where(skip_from, np.concatenate((nxt[2:], [-np.inf, -np.inf]))[:n], neg_inf)
         beta[t] = lp[t, ext] + _logsumexp3(nxt, one, two)
     log_p = np.logaddexp(alpha[T - 1, n - 1], alpha[T - 1, n - 2] if n > 1 else -np.inf)
     return ext, alpha, beta, log_p
