@@ -22,7 +22,9 @@ there: ``MINIGRAD_CHECK_VALUES=1`` (see `value_checks`). On the CPU they always 
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 
 import numpy as np
 
@@ -133,3 +135,45 @@ def random_like(like, shape, dtype=np.float32):
         seed = int(host.integers(0, 2**63 - 1))
         _DEVICE_RNG = (host, cupy.random.default_rng(seed), cupy)
     return _DEVICE_RNG[1].random(shape, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- host memory
+
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: Freed blocks below this size stay with the process for reuse (glibc's largest allowed value).
+KEEP_BLOCKS_BELOW = 32 << 20
+#: Free memory at the top of the heap beyond this goes back to the operating system.
+KEEP_AT_MOST = 512 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep the big blocks minigrad frees, for reuse; True if it was set.
+
+    A training step allocates and frees the same multi-megabyte arrays again and again
+    (activations, gradients, temporaries). By default glibc hands every block above
+    ~128 KB-32 MB back to the operating system when it is freed, and the next array of
+    that size is new memory: each of its 4 KiB pages traps into the kernel on first
+    write (a page fault, which also zero-fills the page). With ``mallopt`` blocks below
+    `KEEP_BLOCKS_BELOW` come from the heap and freed ones are reused; up to
+    `KEEP_AT_MOST` of free heap is kept. Measured on the 2-core benchmark machine: the
+    Transformer step from PyTorch's default layers +20% samples/s, the LSTM +10%, the
+    MLP unchanged.
+
+    Called once at ``import minigrad`` on Linux with glibc (elsewhere nothing happens).
+    It is process-wide: the process keeps up to `KEEP_AT_MOST` of freed memory instead of
+    returning it. ``MINIGRAD_KEEP_FREED_MEMORY=0`` in the environment turns it off.
+    """
+    if os.environ.get("MINIGRAD_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    kept = mallopt(_M_MMAP_THRESHOLD, KEEP_BLOCKS_BELOW)
+    return bool(kept) and bool(mallopt(_M_TRIM_THRESHOLD, KEEP_AT_MOST))
+
+
+keep_freed_memory()
