@@ -43,6 +43,11 @@ def measure_once(script: Path, side: str, workload: str, python: str, extra: lis
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
+    if side == "torch":
+        # the scripts import minigrad for their shared definitions; its allocator setting
+        # (backend.keep_freed_memory) must not reach the PyTorch side, which runs as a
+        # PyTorch user's process does
+        env["MINIGRAD_KEEP_FREED_MEMORY"] = "0"
     cmd = [python, str(script), "--only", side, workload, *extra]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     if done.returncode != 0:
