@@ -330,9 +330,9 @@ def _polyfill_site(tmp_path):
 
 
 def test_worker_polyfill_runs_a_worker_from_file_url(tmp_path):
+    chromium = _polyfill_site(tmp_path)  # skips without playwright and Chromium: before the import
     from playwright.sync_api import sync_playwright
 
-    chromium = _polyfill_site(tmp_path)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
@@ -355,9 +355,9 @@ def test_worker_polyfill_keeps_the_native_worker_over_http(tmp_path):
     import http.server
     import threading
 
+    chromium = _polyfill_site(tmp_path)  # skips without playwright and Chromium: before the import
     from playwright.sync_api import sync_playwright
 
-    chromium = _polyfill_site(tmp_path)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
