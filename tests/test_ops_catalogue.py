@@ -627,3 +627,12 @@ def test_the_scan_used_on_cupy_matches_numpy_accumulate(monkeypatch, rng):
         x = rng.standard_normal(shape)
         for ufunc in (np.maximum, np.minimum, np.logaddexp):
             np.testing.assert_allclose(scan._accumulate(ufunc, x, axis), ufunc.accumulate(x, axis=axis))
+
+
+@pytest.mark.parametrize("op", ["amax", "amin", "argmax", "argmin"])
+def test_reducing_an_empty_dim_is_an_index_error_naming_the_op(op):
+    """As PyTorch (IndexError): the message named an internal op ("extremum") or NumPy's."""
+    with pytest.raises(IndexError, match=f"^{op}: expected reduction dim 1 to have non-zero size, "
+                                         r"got a tensor of shape \(2, 0\)$"):
+        getattr(mg, op)(mg.ones(2, 0), 1)
+    assert getattr(mg, op)(mg.ones(0, 3), 1).shape == (0,)  # other dims may be empty

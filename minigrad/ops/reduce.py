@@ -256,7 +256,16 @@ def _extremum(x, dim, keepdim, axis, keepdims, largest, op):
         raise RuntimeError(f"{op}: empty tensor of shape {x.shape} has no {op}; "
                            "pass dim= to reduce a non-empty dimension")
     axes = _axes(x, dim, axis, op)
+    _check_reduced_dims_nonempty(x, axes, op)
     return Extremum.apply(x, axes=axes, keepdim=resolve_keepdim(keepdim, keepdims), largest=largest)
+
+
+def _check_reduced_dims_nonempty(x, axes, op):
+    """A max/min over an empty dim has no value: PyTorch's IndexError, naming the op."""
+    for a in axes if axes is not None else range(x.ndim):
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size, got a "
+                             f"tensor of shape {x.shape}")
 
 
 def amax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=False) -> Tensor:
@@ -407,6 +416,10 @@ def argmax(input: Tensor, dim=None, keepdim=False) -> Tensor:
     Returns:
         An int64 tensor of indices.
     """
+    if input._data.size == 0 and dim is None:
+        raise RuntimeError(f"argmax: expected a dim to reduce for an empty tensor of shape {input.shape}")
+    if dim is not None and input.ndim:
+        _check_reduced_dims_nonempty(input, (dim % input.ndim,), "argmax")
     out = input._data.argmax(axis=dim)
     if keepdim and dim is not None and input.ndim:
         out = get_array_module(out).expand_dims(out, dim)
@@ -428,6 +441,10 @@ def argmin(input: Tensor, dim=None, keepdim=False) -> Tensor:
     Returns:
         An int64 tensor of indices.
     """
+    if input._data.size == 0 and dim is None:
+        raise RuntimeError(f"argmin: expected a dim to reduce for an empty tensor of shape {input.shape}")
+    if dim is not None and input.ndim:
+        _check_reduced_dims_nonempty(input, (dim % input.ndim,), "argmin")
     out = input._data.argmin(axis=dim)
     if keepdim and dim is not None and input.ndim:
         out = get_array_module(out).expand_dims(out, dim)
