@@ -86,7 +86,9 @@ for name in $MODULES; do
         # the kill tests only (tests/test_mutation_kills*.py, or MUTATION_RERUN_TESTS): other test
         # files may already expect code newer than the copy's minigrad/, which stays as it was
         rerun_tests=${MUTATION_RERUN_TESTS:-$(cd "$REPO" && ls tests/test_mutation_kills*.py)}
-        (cd "$REPO" && tar --exclude=__pycache__ -cf - $rerun_tests scripts/mutation) | tar -C "$dir" -xf -
+        # (with tests/conftest.py: the kill tests' on_device fixture lives there)
+        (cd "$REPO" && tar --exclude=__pycache__ -cf - $rerun_tests tests/conftest.py scripts/mutation) \
+            | tar -C "$dir" -xf -
         mapfile -t names < <("$PYTHON" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["not_killed"]))' "$dir/score.json" | grep .)
         if [[ ${#names[@]} -eq 0 ]]; then
             echo "== $name: nothing to rerun"

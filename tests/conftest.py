@@ -15,6 +15,7 @@ GPU branch on it.
 """
 
 import os
+import sys
 
 
 def configure_test_device(environ) -> str:
@@ -44,8 +45,6 @@ import pytest  # noqa: E402
 import minigrad  # noqa: E402
 
 if TEST_DEVICE == "cupy-standin":
-    import sys  # noqa: E402
-
     sys.path.insert(0, os.path.dirname(__file__))
     import _cupy_standin  # noqa: E402
 
@@ -64,3 +63,22 @@ def _seed_everything():
 def rng():
     """A fresh seeded NumPy generator for test data."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def on_device():
+    """CuPy for the duration of a test: the CPU stand-in (tests/_cupy_standin.py, which refuses
+    to mix NumPy and device arrays, as CuPy does), or the real GPU under MINIGRAD_TEST_DEVICE=cuda."""
+    if os.environ.get("MINIGRAD_TEST_DEVICE", "").strip().lower() == "cuda":
+        yield
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import _cupy_standin
+
+    undo = _cupy_standin.install()
+    try:
+        yield
+    finally:
+        undo()

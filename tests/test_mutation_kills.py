@@ -4,9 +4,7 @@ Each test names the code it pins down and checks a value that a plausible bug
 (the mutant) would change; see docs/concepts/mutation-testing.md.
 """
 
-import os
 import re
-import sys
 
 import numpy as np
 import pytest
@@ -102,25 +100,6 @@ def test_gradcheck_error_messages():
 
 
 # ============================================================================ minigrad/tensor.py
-
-
-@pytest.fixture
-def on_device():
-    """CuPy for the duration of a test: the CPU stand-in (tests/_cupy_standin.py), or the real GPU
-    under ``MINIGRAD_TEST_DEVICE=cuda``."""
-    if os.environ.get("MINIGRAD_TEST_DEVICE", "").strip().lower() == "cuda":
-        yield
-        return
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import _cupy_standin
-
-    undo = _cupy_standin.install()
-    try:
-        yield
-    finally:
-        undo()
 
 
 class _SavesInATuple(Function):

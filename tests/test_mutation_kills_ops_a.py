@@ -8,41 +8,14 @@ mutants it kills. See docs/concepts/mutation-testing.md.
 """
 
 import math
-import os
-import re
-import sys
 import warnings
 
 import numpy as np
 import pytest
+from test_mutation_kills import _exactly  # one helper for the kill tests (on_device: conftest.py)
 
 import minigrad as mg
 import minigrad.nn.functional as F
-
-
-def _exactly(message: str) -> str:
-    """A ``pytest.raises(match=...)`` pattern that accepts this message and nothing else."""
-    return "^" + re.escape(message) + "$"
-
-
-@pytest.fixture
-def on_device():
-    """CuPy for the duration of a test: the CPU stand-in (tests/_cupy_standin.py), or the real
-    GPU under MINIGRAD_TEST_DEVICE=cuda."""
-    if os.environ.get("MINIGRAD_TEST_DEVICE", "").strip().lower() == "cuda":
-        yield
-        return
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import _cupy_standin
-
-    undo = _cupy_standin.install()
-    try:
-        yield
-    finally:
-        undo()
-
 
 # ============================================================================ activation.py
 

@@ -7,41 +7,14 @@ mutants it kills.
 """
 
 import math
-import os
-import re
-import sys
 
 import numpy as np
 import pytest
+from test_mutation_kills import _exactly  # one helper for the kill tests (on_device: conftest.py)
 
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.ops.linalg import vector_norm
-
-
-def _exactly(message: str) -> str:
-    """A ``pytest.raises(match=...)`` pattern that accepts this message and nothing else."""
-    return "^" + re.escape(message) + "$"
-
-
-@pytest.fixture
-def on_device():
-    """CuPy for the duration of a test: the CPU stand-in (tests/_cupy_standin.py, which refuses
-    to mix NumPy and device arrays, as CuPy does), or the real GPU under MINIGRAD_TEST_DEVICE=cuda."""
-    if os.environ.get("MINIGRAD_TEST_DEVICE", "").strip().lower() == "cuda":
-        yield
-        return
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import _cupy_standin
-
-    undo = _cupy_standin.install()
-    try:
-        yield
-    finally:
-        undo()
-
 
 # ---- shape.py
 
